@@ -1,0 +1,1 @@
+"""Sub-commands of the ``frx`` command-line tool; each module registers its own parsers."""

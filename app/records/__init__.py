@@ -1,0 +1,1 @@
+"""Records: SQLAlchemy models, database/session factory, migrations, evidence store, audit chain."""

@@ -1,0 +1,1 @@
+"""Reports: PDF documents (reportlab) built from plain data; no Qt, no database sessions."""

@@ -1,0 +1,1 @@
+"""User interface: the only package that imports PySide6. Calls casework only."""

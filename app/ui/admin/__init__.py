@@ -1,0 +1,1 @@
+"""Supervision and administration screens: the audit log viewer and user administration."""
