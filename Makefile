@@ -22,11 +22,14 @@ run: setup
 	$(PY) -m app
 
 # The suite runs on SQLite, then every database test again against a real PostgreSQL on loopback.
+# Each pass has a hard limit (a hung run fails instead of waiting for CI's deadline); single tests
+# have their own limit in pyproject.toml.
+PASS_LIMIT := timeout -k 30 1500
 test: setup-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m tools.check
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n 2 --dist loadfile -q tests
+	QT_QPA_PLATFORM=offscreen $(PASS_LIMIT) $(PY) -m pytest -n 2 --dist loadfile -q tests
 	FRX_TEST_DATABASE_URL=$$(./tools/pg-test-server.sh start) QT_QPA_PLATFORM=offscreen \
-	  $(PY) -m pytest -n 2 --dist loadfile -q -m database tests
+	  $(PASS_LIMIT) $(PY) -m pytest -n 2 --dist loadfile -q -m database tests
 
 setup: apt $(STAMP)
 setup-test: setup apt-test $(TSTAMP)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -132,6 +133,15 @@ def _reset_postgres(url: str) -> None:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
+            # A connection an earlier test leaked (a worker thread still running) would hold
+            # locks and block the drop for ever: end it, and never wait long for a lock.
+            conn.execute(text("SET lock_timeout = '20s'"))
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
     finally:
@@ -172,7 +182,17 @@ def database(database_url: str) -> Iterator[Database]:
 def workstation(database_url: str) -> Iterator[Workstation]:
     ws = Workstation.open(load_settings())
     yield ws
+    _wait_for_background_work()
     ws.close()
+
+
+def _wait_for_background_work() -> None:
+    """GUI tests: let every background task end before its database goes away."""
+    workers = sys.modules.get("app.ui.workers")
+    if workers is None:
+        return
+    if not workers.cancel_all_and_wait(30_000):
+        raise RuntimeError("background work still running 30 s after the test ended")
 
 
 @pytest.fixture

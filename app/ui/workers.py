@@ -91,10 +91,12 @@ class BackgroundTask(QObject):
     failed = Signal(object)  # the exception fn raised
     finished = Signal()  # after succeeded or failed
 
-    # Emitted from the worker thread; queued to this object's (the GUI) thread.
+    # Emitted from the worker thread; queued to this object's (the GUI) thread. The outcome itself
+    # stays on the runnable: no Python object crosses threads in a signal, so the worker never
+    # holds the last reference to anything (a closure can hold a widget; a widget destroyed on a
+    # worker thread stops its timers from the wrong thread and crashes Qt).
     _worker_progress = Signal(int, int, str)
-    _worker_result = Signal(object)
-    _worker_error = Signal(object)
+    _worker_done = Signal()
 
     def __init__(self, description: str = "") -> None:
         super().__init__()
@@ -103,14 +105,14 @@ class BackgroundTask(QObject):
         self._running = False
         self._orphaned = False
         self._last_progress = 0.0
+        self._runnable: _Runnable | None = None
         self._on_done: Callable[[Any], None] | None = None
         self._on_error: Callable[[BaseException], None] | None = None
         self._on_progress: Callable[[int, int, str], None] | None = None
         self._parent: QWidget | None = None
         queued = Qt.ConnectionType.QueuedConnection
         self._worker_progress.connect(self._deliver_progress, queued)
-        self._worker_result.connect(self._deliver_result, queued)
-        self._worker_error.connect(self._deliver_error, queued)
+        self._worker_done.connect(self._deliver_outcome, queued)
 
     # -- asked from any thread ------------------------------------------------------------------
     def cancel(self) -> None:
@@ -147,7 +149,16 @@ class BackgroundTask(QObject):
             self._on_progress(done, total, message)
         self.progressed.emit(done, total, message)
 
-    @Slot(object)
+    @Slot()
+    def _deliver_outcome(self) -> None:
+        runnable = self._runnable
+        if runnable is None or not self._running:
+            return
+        if runnable.error is not None:
+            self._deliver_error(runnable.error)
+        else:
+            self._deliver_result(runnable.result)
+
     def _deliver_result(self, result: object) -> None:
         self._running = False
         try:
@@ -157,7 +168,6 @@ class BackgroundTask(QObject):
         finally:
             self._finish()
 
-    @Slot(object)
     def _deliver_error(self, error: BaseException) -> None:
         self._running = False
         try:
@@ -176,6 +186,7 @@ class BackgroundTask(QObject):
     def _finish(self) -> None:
         self.finished.emit()
         _ACTIVE.discard(self)
+        _retire(self)
 
     @Slot()
     def _owner_destroyed(self) -> None:
@@ -184,19 +195,66 @@ class BackgroundTask(QObject):
 
 
 class _Runnable(QRunnable):
+    """Runs the work; the GUI thread owns it (no auto-delete) and releases it after ``released``.
+
+    ``run`` keeps no local references: the function, the task and the outcome live on ``self``
+    so their last reference is always dropped on the GUI thread.
+    """
+
     def __init__(self, task: BackgroundTask, fn: Work) -> None:
         super().__init__()
-        self._task = task
-        self._fn = fn
+        self.setAutoDelete(False)
+        self.task: BackgroundTask | None = task
+        self.fn: Work | None = fn
+        self.result: object = None
+        self.error: BaseException | None = None
+        self.released = threading.Event()
 
     def run(self) -> None:
-        task = self._task
+        assert self.task is not None and self.fn is not None
         try:
-            result = self._fn(progress=task._report_progress, cancelled=task.is_cancelled)
-        except Exception as exc:  # every failure goes back to the GUI thread as a signal
-            task._emit_from_worker(task._worker_error, exc)
-        else:
-            task._emit_from_worker(task._worker_result, result)
+            self.result = self.fn(
+                progress=self.task._report_progress, cancelled=self.task.is_cancelled
+            )
+        except Exception as exc:  # every failure goes back to the GUI thread
+            self.error = exc
+        finally:
+            self.task._emit_from_worker(self.task._worker_done)
+            self.released.set()
+
+    def drop_references(self) -> None:
+        """On the GUI thread, once the worker is done with this runnable."""
+        self.task = None
+        self.fn = None
+        self.result = None
+        self.error = None
+
+
+# Finished tasks wait here until their worker thread has let go of them; then the GUI thread
+# drops the last references (see _Runnable).
+_RETIRED: list[BackgroundTask] = []
+_RETIRE_POLL_MS = 50
+
+
+def _retire(task: BackgroundTask) -> None:
+    if task not in _RETIRED:
+        _RETIRED.append(task)
+    _release_retired()
+
+
+def _release_retired() -> None:
+    still_held: list[BackgroundTask] = []
+    for task in _RETIRED:
+        runnable = task._runnable
+        if runnable is not None and not runnable.released.is_set():
+            still_held.append(task)
+            continue
+        if runnable is not None:
+            runnable.drop_references()
+        task._runnable = None
+    _RETIRED[:] = still_held
+    if still_held:
+        QTimer.singleShot(_RETIRE_POLL_MS, _release_retired)
 
 
 def run_in_background(
@@ -226,8 +284,9 @@ def run_in_background(
         parent.destroyed.connect(task._owner_destroyed)
     task._running = True
     _ACTIVE.add(task)
+    task._runnable = _Runnable(task, fn)
     target = pool if pool is not None else serial_pool() if serial else background_pool()
-    target.start(_Runnable(task, fn))
+    target.start(task._runnable)
     return task
 
 
@@ -255,6 +314,7 @@ def cancel_all_and_wait(timeout_ms: int = 5000) -> bool:
     for pool in (_background_pool, _serial_pool):
         if pool is not None:
             done = pool.waitForDone(timeout_ms) and done
+    _release_retired()
     return done
 
 
