@@ -7,6 +7,9 @@ import errno
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from app.casework.account_rules import SignedInUser
 from app.casework.gallery_manifest import ManifestInfo
 from app.casework.workstation import Workstation
@@ -30,11 +33,49 @@ def os_storage_error(exc: OSError, what: str) -> StorageError:
     return StorageError(f"{what[0].upper()}{what[1:]} cannot be written ({exc.strerror or exc}).")
 
 
+INTERRUPTED_MESSAGE = (
+    "The import ended without finishing (the program was closed or killed). "
+    "Photos committed before that are kept; the import was run again on {when}."
+)
+
+
+def _close_interrupted_runs(
+    ws: Workstation, session: Session, *, by: SignedInUser, info: ManifestInfo, folder: Path
+) -> None:
+    """An earlier run of this manifest still marked running was killed: record it as stopped.
+
+    Only the same manifest over the same folder counts, so an import running on another
+    workstation from another manifest is never touched.
+    """
+    stale = session.execute(
+        select(ImportBatch).where(
+            ImportBatch.status == "running",
+            ImportBatch.manifest_sha256 == info.sha256,
+            ImportBatch.folder == str(folder),
+        )
+    ).scalars()
+    now = ws.now()
+    for batch in stale:
+        batch.status = "stopped"
+        batch.finished_at = now
+        batch.message = INTERRUPTED_MESSAGE.format(when=now.strftime("%Y-%m-%d %H:%M UTC"))
+        append_event(
+            session,
+            actor=by.username,
+            action="gallery.import_interrupted",
+            object_type="gallery_import",
+            object_id=batch.id,
+            details={"manifest_sha256": info.sha256, "started_at": batch.started_at.isoformat()},
+            occurred_at=now,
+        )
+
+
 def start_batch(
     ws: Workstation, *, by: SignedInUser, info: ManifestInfo, folder: Path, model_name: str
 ) -> int:
     data = info.path.read_bytes()
     with ws.database.session() as session:
+        _close_interrupted_runs(session=session, ws=ws, by=by, info=info, folder=folder)
         register_evidence(
             session,
             ws.evidence,
