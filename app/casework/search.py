@@ -124,6 +124,7 @@ def run_search(
     nothing.
     """
     details = {"probe_id": probe_id, "probe_version_id": probe_version_id}
+    ws.refresh_profile()  # follow a profile change made on another workstation (one-row read)
     with refusals_audited(
         ws,
         user=user,

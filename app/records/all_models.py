@@ -5,7 +5,7 @@ Each helper that adds a model module adds its import here.
 
 from __future__ import annotations
 
-from app.records import case_models, gallery_models, models, report_models
+from app.records import case_models, gallery_models, models, report_models, unit_settings
 from app.records.base import Base
 
-__all__ = ["Base", "case_models", "gallery_models", "models", "report_models"]
+__all__ = ["Base", "case_models", "gallery_models", "models", "report_models", "unit_settings"]
