@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -391,8 +391,55 @@ def query_page(
         order = AuditEvent.sequence.desc() if newest_first else AuditEvent.sequence
         stmt = filtered(session, select(AuditEvent), filters).order_by(order)
         events = session.execute(stmt.offset(offset).limit(limit)).scalars().all()
-        rows = tuple(audit_row(e) for e in events)
-    return AuditPage(rows=rows, total=total, offset=offset, limit=limit)
+        rows = withhold_unreviewed_answers(session, by, [audit_row(e) for e in events])
+    return AuditPage(rows=tuple(rows), total=total, offset=offset, limit=limit)
+
+
+BLIND_KEYS = ("answers", "conclusion")
+WITHHELD = "withheld until the second review is recorded"
+
+
+def withhold_unreviewed_answers(
+    session: Session, by: SignedInUser, rows: list[AuditRow]
+) -> list[AuditRow]:
+    """The first examiner's answers and conclusion, hidden from everyone else until the second
+    review of that comparison is recorded: a supervisor who reads the audit log may be the blind
+    reviewer (MPTC IV.E.2). The stored events are unchanged; exports carry them in full."""
+    candidates = {
+        int(row.object_id)
+        for row in rows
+        if row.object_type == "comparison"
+        and row.object_id is not None
+        and row.object_id.isdigit()
+        and any(key in row.details for key in BLIND_KEYS)
+    }
+    if not candidates:
+        return rows
+    reviewed = set(
+        session.execute(
+            select(Review.comparison_id).where(
+                Review.comparison_id.in_(candidates), Review.status == "recorded"
+            )
+        ).scalars()
+    )
+    own = set(
+        session.execute(
+            select(Comparison.id).where(
+                Comparison.id.in_(candidates), Comparison.examiner_id == by.user_id
+            )
+        ).scalars()
+    )
+    hidden = candidates - reviewed - own
+    result = []
+    for row in rows:
+        if row.object_type == "comparison" and row.object_id in {str(i) for i in hidden}:
+            details = {
+                key: (WITHHELD if key in BLIND_KEYS else value)
+                for key, value in row.details.items()
+            }
+            row = replace(row, details=details)
+        result.append(row)
+    return result
 
 
 def audit_position(

@@ -253,3 +253,35 @@ def test_only_the_first_examiner_submits_or_skips(ws: Workstation, case: Searche
             comparison_id=comparison.comparison_id,
             reason="Not practicable because I say so, honestly",
         )
+
+
+def test_audit_log_withholds_first_answers_until_the_review_is_recorded(
+    ws: Workstation, case: SearchedCase
+) -> None:
+    """A supervisor may be the blind reviewer: the audit viewer must not be a back door."""
+    from app.casework.audit_log import WITHHELD, query_audit_events
+
+    supervisor = case.people.supervisor
+    comparison_id = _submitted(ws, case)
+
+    def shown() -> list[dict[str, object]]:
+        page = query_audit_events(
+            ws, by=supervisor, object_type="comparison", object_id=str(comparison_id)
+        )
+        return [dict(row.details) for row in page.rows if row.action != "comparison.started"]
+
+    before = shown()
+    assert sum(d.get("answers") == WITHHELD for d in before) >= 2
+    assert all(d.get("answers", WITHHELD) == WITHHELD for d in before)
+    assert any(d.get("conclusion") == WITHHELD for d in before)
+    assert not any(NOTE in str(d) for d in before)
+
+    reviewer = case.people.reviewer
+    review = reviews.start_review(ws, user=reviewer, comparison_id=comparison_id)
+    reviews.record_review(
+        ws, user=reviewer, review_id=review.review_id, conclusion="possible_lead",
+        answers=all_answers(ws),
+    )
+    after = shown()
+    assert any(d.get("conclusion") == "possible_lead" for d in after)
+    assert any(NOTE in str(d) for d in after)
