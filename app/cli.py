@@ -16,7 +16,17 @@ from app import APP_NAME, __version__
 from app.errors import FrxError
 
 # Modules in app.commands that register sub-commands, in help order.
-COMMAND_MODULES = ("accounts", "audit", "policy", "model", "gallery", "case", "report", "admin")
+COMMAND_MODULES = (
+    "accounts",
+    "audit",
+    "policy",
+    "model",
+    "gallery",
+    "case",
+    "report",
+    "supervision",
+    "admin",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
