@@ -177,8 +177,8 @@ def search_info(session: Session, search: CaseSearch) -> SearchInfo:
         model_sha256=search.model_sha256,
         index_generation=search.index_generation,
         k=search.k,
-        ef=search.ef or 0,  # 0: an exact search (no HNSW parameter)
-        threshold=search.threshold if search.threshold is not None else 0.0,
+        ef=search.ef if search.method != "exact" else None,
+        threshold=search.threshold,
         searched_at=search.created_at,
         searched_by=display_name(session, search.created_by),
         candidates_returned=search.candidate_count,

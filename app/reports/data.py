@@ -153,8 +153,8 @@ class SearchInfo(_Plain):
     model_sha256: str
     index_generation: int
     k: int
-    ef: int
-    threshold: float
+    ef: int | None  # None: an exact search (no HNSW parameter)
+    threshold: float | None  # None: the model has no decision threshold
     searched_at: datetime
     searched_by: str
     candidates_returned: int

@@ -309,9 +309,9 @@ def probe_section(probe: ProbeInfo, width: float) -> list[Flowable]:
 
 def search_section(search: SearchInfo, width: float) -> list[Flowable]:
     s = styles()
-    parameters = (
-        f"k = {search.k}, ef = {search.ef}, threshold = {_number(search.threshold)}"
-    )
+    ef = "exact search (no ef)" if search.ef is None else f"ef = {search.ef}"
+    threshold = "none" if search.threshold is None else _number(search.threshold)
+    parameters = f"k = {search.k}, {ef}, threshold = {threshold}"
     rows: list[tuple[str, Cell]] = [
         ("Model", f"{search.model_name}, version {search.model_version}"),
         ("Model SHA-256", Paragraph(text(search.model_sha256), s.mono)),

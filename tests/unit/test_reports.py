@@ -611,3 +611,14 @@ def test_report_with_a_real_lfw_face(lfw_dir: Path) -> None:
     pixels = pdf.render(2, 30)
     assert pixels.std() > 10  # something was drawn
     assert len(pdf.data) < 1024 * 1024
+
+
+def test_exact_search_without_threshold_prints_no_invented_parameters(
+    lead_two_candidates_data: LeadReportData,
+) -> None:
+    search = replace(lead_two_candidates_data.search, ef=None, threshold=None)
+    data = replace(lead_two_candidates_data, search=search)
+    pdf = Pdf(build_lead_report(data))
+    assert_printed(pdf, "k = 50", "exact search (no ef)", "threshold = none")
+    assert "ef = 0" not in squash(pdf.text) and "threshold = 0" not in squash(pdf.text)
+    assert LeadReportData.from_dict(json.loads(json.dumps(data.to_dict()))) == data
