@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     # (onnxruntime, OpenCV), which would otherwise add seconds to the start of the workstation.
     from app.ui.admin.qt_audit_log_page import QtAuditLogPage
     from app.ui.admin.qt_gallery_admin_page import QtGalleryAdminPage
+    from app.ui.admin.qt_policy_profile_page import QtPolicyProfilePage
     from app.ui.admin.qt_system_info_page import QtSystemInfoPage
     from app.ui.admin.qt_user_admin_page import QtUserAdminPage
 
@@ -34,7 +35,10 @@ USERS_PAGE = "users"
 AUDIT_LOG_PAGE = "audit_log"
 GALLERY_PAGE = "import_gallery"  # the main window's Tools placeholder
 SYSTEM_PAGE = "system_info"
-AdminPage: TypeAlias = "QtUserAdminPage | QtAuditLogPage | QtGalleryAdminPage | QtSystemInfoPage"
+POLICY_PAGE = "policy_profile"
+AdminPage: TypeAlias = (
+    "QtUserAdminPage | QtAuditLogPage | QtGalleryAdminPage | QtSystemInfoPage | QtPolicyProfilePage"
+)
 
 
 class AdminHost(Protocol):
@@ -106,15 +110,22 @@ def _system_page(ws: Workstation, user: SignedInUser) -> QtSystemInfoPage:
     return QtSystemInfoPage(ws, user)
 
 
+def _policy_page(ws: Workstation, user: SignedInUser) -> QtPolicyProfilePage:
+    from app.ui.admin.qt_policy_profile_page import QtPolicyProfilePage
+
+    return QtPolicyProfilePage(ws, user)
+
+
 def install_admin_pages(window: AdminHost) -> None:
     """Enable and connect the Tools actions this user's roles allow; hide the others."""
     user = window.user
-    if SYSTEM_PAGE not in window.tool_actions:
-        owner = window if isinstance(window, QWidget) else None
-        system_action = QAction("&Models and data...", owner)
-        system_action.setObjectName(f"tool_{SYSTEM_PAGE}")
-        window.tool_actions[SYSTEM_PAGE] = system_action
-        window.tools_menu.addAction(system_action)
+    for key, text in ((SYSTEM_PAGE, "&Models and data..."), (POLICY_PAGE, "&Policy profile...")):
+        if key not in window.tool_actions:
+            owner = window if isinstance(window, QWidget) else None
+            new_action = QAction(text, owner)
+            new_action.setObjectName(f"tool_{key}")
+            window.tool_actions[key] = new_action
+            window.tools_menu.addAction(new_action)
     entries = (
         (
             USERS_PAGE,
@@ -147,6 +158,13 @@ def install_admin_pages(window: AdminHost) -> None:
             "Installed face models (verify, install), data folder, database and the policy in "
             "force (administrators)",
         ),
+        (
+            POLICY_PAGE,
+            "Policy profile",
+            Role.ADMINISTRATOR in user.roles,
+            lambda: _policy_page(window.ws, user),
+            "The unit's policy profile: see the one in force, select another (administrators)",
+        ),
     )
     gallery_action = window.tool_actions.get(GALLERY_PAGE)
     if gallery_action is not None:
@@ -165,4 +183,11 @@ def install_admin_pages(window: AdminHost) -> None:
             action.triggered.connect(lambda _checked=False, open_page=opener: open_page())
 
 
-__all__ = ["AUDIT_LOG_PAGE", "GALLERY_PAGE", "SYSTEM_PAGE", "USERS_PAGE", "install_admin_pages"]
+__all__ = [
+    "AUDIT_LOG_PAGE",
+    "GALLERY_PAGE",
+    "POLICY_PAGE",
+    "SYSTEM_PAGE",
+    "USERS_PAGE",
+    "install_admin_pages",
+]
