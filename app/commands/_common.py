@@ -7,8 +7,11 @@ from standard input (for scripts), in the order the command asks for them.
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import sys
+from collections.abc import Callable
+from datetime import datetime
 
 from app.casework.accounts import SignedInUser, sign_in
 from app.casework.workstation import Workstation
@@ -39,3 +42,39 @@ def authenticate(ws: Workstation, username: str) -> SignedInUser:
     """Ask for ``username``'s password and sign in (audited like a sign-in in the GUI)."""
     password = read_password(f"Password for {username}: ", confirm=False)
     return sign_in(ws, username=username, password=password)
+
+
+Action = Callable[[Workstation, SignedInUser, argparse.Namespace], int]
+
+
+def signed_in(action: Action) -> Callable[[argparse.Namespace], int]:
+    """An argparse handler that opens the workstation and signs in ``--as`` before ``action``."""
+
+    def handler(args: argparse.Namespace) -> int:
+        with open_workstation() as ws:
+            user = authenticate(ws, args.as_user)
+            return action(ws, user, args)
+
+    return handler
+
+
+def add_as_user(parser: argparse.ArgumentParser) -> None:
+    """The ``--as USER`` option every signed-in command takes."""
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        required=True,
+        help="act as this user; the password is asked for or read from stdin",
+    )
+
+
+def iso_moment(text: str) -> datetime:
+    """An argparse type: an ISO 8601 date and time with its time zone."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date and time (ISO 8601)") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("give the time zone, e.g. 2026-03-01T10:00+00:00")
+    return value

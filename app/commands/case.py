@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import tomllib
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,31 +29,13 @@ from app.casework.accounts import SignedInUser, acknowledge_policy, examiner_fac
 from app.casework.comparisons import AnswerInput
 from app.casework.workstation import Workstation
 from app.commands import _case_output as out
-from app.commands._common import authenticate, open_workstation
+from app.commands._common import add_as_user as _add_as
+from app.commands._common import iso_moment as _moment
+from app.commands._common import open_workstation
+from app.commands._common import signed_in as _signed_in
 from app.engine.edits import SUPPORTED_EDITS, EditOperation
 from app.errors import InvalidInput
 from app.policy.gates import RequestIntake, examiner_problems
-
-Action = Callable[[Workstation, SignedInUser, argparse.Namespace], int]
-
-
-def _signed_in(action: Action) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        with open_workstation() as ws:
-            user = authenticate(ws, args.as_user)
-            return action(ws, user, args)
-
-    return handler
-
-
-def _add_as(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as",
-        dest="as_user",
-        metavar="USER",
-        required=True,
-        help="act as this user; the password is asked for or read from stdin",
-    )
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -63,16 +43,6 @@ def _pair(text: str) -> tuple[str, str]:
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"'{text}' is not NAME=VALUE")
     return name.strip(), value.strip()
-
-
-def _moment(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date and time (ISO 8601)") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError("give the time zone, e.g. 2026-03-01T10:00+00:00")
-    return value
 
 
 # ----------------------------------------------------------------------------- registration

@@ -15,50 +15,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from datetime import datetime
 
 from app.casework import disclosure, retention
 from app.casework.accounts import SignedInUser
 from app.casework.disclosure import DisclosureSummary
 from app.casework.workstation import Workstation
-from app.commands._common import authenticate, open_workstation
+from app.commands._common import add_as_user as _as
+from app.commands._common import iso_moment as _moment
+from app.commands._common import signed_in as _signed_in
 from app.records.report_models import DISCLOSURE_STATUSES, HOLD_RECORD_TYPES
-
-Action = Callable[[Workstation, SignedInUser, argparse.Namespace], int]
 
 
 def _write(text: str = "") -> None:
     sys.stdout.write(text + "\n")
-
-
-def _signed_in(action: Action) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        with open_workstation() as ws:
-            user = authenticate(ws, args.as_user)
-            return action(ws, user, args)
-
-    return handler
-
-
-def _as(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as",
-        dest="as_user",
-        metavar="USER",
-        required=True,
-        help="act as this user; the password is asked for or read from stdin",
-    )
-
-
-def _moment(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date and time (ISO 8601)") from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError("give the time zone, e.g. 2026-03-01T10:00+00:00")
-    return value
 
 
 # ----------------------------------------------------------------------------- disclosure
