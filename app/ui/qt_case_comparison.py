@@ -8,7 +8,9 @@ locked while the edited copy is shown. A concluded comparison is read-only; it c
 for the second examiner's blind review, or its review skipped with the recorded reason (where
 the profile allows).
 
-Faces of the neighbouring candidates are prepared on a worker so PageUp/PageDown stay quick.
+Candidate faces are never prepared on the GUI thread: PageUp/PageDown show the next candidate at
+once (from the cache, or with a "loading" placeholder and the worksheet locked until its face is
+on screen) while a worker prepares it, then its neighbours (see :mod:`app.ui.candidate_faces`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.casework.case_views import ComparisonSummary
 from app.ui import messages
+from app.ui.candidate_faces import CandidateFaces
 from app.ui.case_desk import REVIEW_WORDS, CaseDesk, ProbeShown, SearchShown
 from app.ui.case_views import CandidateRow, score_text, worksheet_items
 from app.ui.comparison.model import (
@@ -45,6 +48,7 @@ from app.ui.workers import run_in_background, run_with_progress
 log = logging.getLogger(__name__)
 
 PREFETCH_AHEAD = 2
+PREFETCH_BEHIND = 1
 
 
 def candidate_views(search: SearchShown) -> list[CandidateView]:
@@ -82,8 +86,7 @@ class QtCaseComparison(QWidget):
         self.request_id = request_id
         self.rows: list[CandidateRow] = []
         self.read_only = True
-        self._faces: dict[int, FaceSide] = {}
-        self._prefetching: set[int] = set()
+        self.faces = CandidateFaces(self)
         self._summaries: dict[int, ComparisonSummary] = {}  # candidate id -> latest
         self._comparison_ids: dict[int, int] = {}  # candidate id -> id (written by workers too)
         self._ids_lock = threading.Lock()
@@ -123,6 +126,10 @@ class QtCaseComparison(QWidget):
         self.compare_screen.candidate_changed.connect(self._candidate_changed)
         self.compare_screen.screenshot_to_case.connect(self._screenshot)
         self.compare_screen.probe_version_changed.connect(lambda _v: self._apply_locks())
+        self.compare_screen.candidate_face_shown.connect(lambda _i: self._apply_locks())
+        self.faces.ready.connect(self.compare_screen.set_candidate_face)
+        self.faces.failed.connect(
+            lambda index, exc: self.compare_screen.set_candidate_face_error(index, str(exc)))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -138,9 +145,9 @@ class QtCaseComparison(QWidget):
         generation = self._generation
         self.read_only = read_only
         self.rows = list(search.rows)
-        self._faces = {}
-        self._prefetching = set()
         desk, request_id = self.desk, self.request_id
+        rows = list(self.rows)
+        self.faces.reset(lambda position: desk.candidate_face(rows[position]), len(rows))
         probe_id = search.summary.probe_id
         # The edited copy to switch to: the one searched, else the one shown, else the newest.
         version = search.summary.probe_version_id or 0
@@ -173,7 +180,7 @@ class QtCaseComparison(QWidget):
         if generation != self._generation:
             return
         original, edited, face, summaries = result
-        self._faces[index] = face
+        self.faces.put(index, face)
         self._summaries = dict(summaries)
         with self._ids_lock:
             self._comparison_ids = {cid: s.comparison_id for cid, s in summaries.items()
@@ -200,12 +207,12 @@ class QtCaseComparison(QWidget):
         self._candidate_changed(index)
         self.loaded.emit()
 
-    def _face_for(self, candidate: CandidateView) -> FaceSide:
+    def _face_for(self, candidate: CandidateView) -> FaceSide | None:
+        """The prepared face, or None while a worker prepares it (never decoded here)."""
         index = self._index_of(candidate)
-        face = self._faces.get(index)
-        if face is None:  # not prepared yet: load it now (the neighbours are prefetched)
-            face = self.desk.candidate_face(self.rows[index])
-            self._faces[index] = face
+        face = self.faces.get(index)
+        if face is None:
+            self.faces.want([index])  # first in line; the neighbours follow (_candidate_changed)
         return face
 
     def _index_of(self, candidate: CandidateView) -> int:
@@ -213,32 +220,10 @@ class QtCaseComparison(QWidget):
         return next(i for i, row in enumerate(self.rows) if row.candidate_id == wanted)
 
     def _prefetch(self, index: int) -> None:
-        wanted = [i for i in range(index - 1, index + PREFETCH_AHEAD + 1)
-                  if 0 <= i < len(self.rows) and i not in self._faces
-                  and i not in self._prefetching]
-        if not wanted:
-            return
-        self._prefetching.update(wanted)
-        desk, rows, generation = self.desk, list(self.rows), self._generation
-
-        def load(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]
-                 ) -> dict[int, FaceSide]:
-            faces = {}
-            for i in wanted:
-                if cancelled():
-                    break
-                faces[i] = desk.candidate_face(rows[i])
-            return faces
-
-        def done(faces: dict[int, FaceSide]) -> None:
-            if generation == self._generation:
-                for i, face in faces.items():
-                    self._faces.setdefault(i, face)
-            self._prefetching.difference_update(wanted)
-
-        run_in_background(load, on_done=done,
-                          on_error=lambda exc: self._prefetching.difference_update(wanted),
-                          parent=self, description="preparing candidate faces")
+        """The current face first, then the next ones, then the previous one."""
+        order = [index, *range(index + 1, index + PREFETCH_AHEAD + 1),
+                 *range(index - 1, index - PREFETCH_BEHIND - 1, -1)]
+        self.faces.want(order)
 
     # ------------------------------------------------------------------------------ state
     def current_row(self) -> CandidateRow | None:
@@ -256,8 +241,8 @@ class QtCaseComparison(QWidget):
     def _apply_locks(self) -> None:
         row = self.current_row()
         edited = self.compare_screen.view.probe_version() is ProbeVersion.EDITED
-        locked = self.read_only or self._concluded(row) or edited
         screen = self.compare_screen
+        locked = self.read_only or self._concluded(row) or edited or screen.face_pending()
         screen.worksheet.set_locked(locked or screen.session().answers_locked)
         self._update_bar()
 

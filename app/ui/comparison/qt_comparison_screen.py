@@ -4,6 +4,11 @@ The screen shows plain data (see :mod:`app.ui.comparison.model`) and reports wha
 does through signals; the caller records it through casework and reflects the outcome back
 (:meth:`set_conclusion`, :meth:`reveal_first_examiner`). It never records anything itself.
 
+A candidate's face may come later than the candidate: a ``face_loader`` that returns None means
+"being prepared"; the screen then shows the candidate at once with a "loading" placeholder, keeps
+the worksheet locked (nothing is answered without the photo on screen) and shows the face when
+the caller hands it over with :meth:`set_candidate_face` (ignored if the examiner moved on).
+
 Keys: Page Up / Page Down previous/next candidate (zoom and pan kept), Ctrl+Shift+S screenshot
 to the case, F6 / Shift+F6 move between view, worksheet and feature strip, Alt+1/2/3 and Alt+N
 answer the current worksheet item from anywhere; the view's and worksheet's own keys as
@@ -49,8 +54,10 @@ BANNER_TEXT = "INVESTIGATIVE LEAD ONLY - NOT PROBABLE CAUSE TO ARREST"
 FACE_CACHE_SIZE = 8
 _STATE_VERSION = 1
 
-FaceLoader = Callable[[CandidateView], FaceSide]
-"""Returns a candidate's face when ``CandidateView.face`` is None (called on the GUI thread)."""
+FaceLoader = Callable[[CandidateView], FaceSide | None]
+"""A candidate's face when ``CandidateView.face`` is None (called on the GUI thread, so it must be
+quick); None when it is still being prepared (see :meth:`QtComparisonScreen.set_candidate_face`)."""
+LOADING_TEXT = "Loading the candidate's photo..."
 
 
 def _default_banner() -> QWidget:
@@ -77,6 +84,7 @@ class QtComparisonScreen(QWidget):
     candidate_changed = Signal(int)
     screenshot_to_case = Signal(bytes, str)  # PNG bytes, plain description
     probe_version_changed = Signal(str)
+    candidate_face_shown = Signal(int)  # a face that was loading is now on screen (index)
 
     def __init__(self, parent: QWidget | None = None, *, banner: QWidget | None = None,
                  face_loader: FaceLoader | None = None) -> None:
@@ -85,6 +93,7 @@ class QtComparisonScreen(QWidget):
         self._faces: OrderedDict[int, FaceSide] = OrderedDict()
         self._session = ComparisonSessionModel((), ())
         self._probe: FaceSide | None = None
+        self._pending = False  # the current candidate's face is still being prepared
 
         self.banner = banner if banner is not None else _default_banner()
         self.header = QtCandidateHeader()
@@ -218,10 +227,36 @@ class QtComparisonScreen(QWidget):
         if self._face_loader is None:
             return None
         face = self._face_loader(candidate)
+        if face is not None:
+            self._remember(index, face)
+        return face
+
+    def _remember(self, index: int, face: FaceSide) -> None:
         self._faces[index] = face
+        self._faces.move_to_end(index)
         while len(self._faces) > FACE_CACHE_SIZE:
             self._faces.popitem(last=False)
-        return face
+
+    def set_candidate_face(self, index: int, face: FaceSide) -> None:
+        """A face the loader reported as being prepared; shown only if still the current one."""
+        if not 0 <= index < len(self._session.candidates):
+            return
+        self._remember(index, face)
+        if index != self._session.current_index or not self._pending:
+            return  # the examiner moved on: kept for when they come back
+        self._show_face(self._session.current_candidate, face)
+        self._refresh_review()
+        self.candidate_face_shown.emit(index)
+
+    def set_candidate_face_error(self, index: int, message: str) -> None:
+        """Candidate ``index``'s face could not be prepared: say so (the worksheet stays locked)."""
+        if index == self._session.current_index and self._pending:
+            self.view.set_candidate(None, self._caption(self._session.current_candidate),
+                                    placeholder=f"The photo cannot be shown: {message}")
+
+    def face_pending(self) -> bool:
+        """Whether the current candidate's face is still being prepared (or failed)."""
+        return self._pending
 
     def _caption(self, candidate: CandidateView | None) -> str:
         if candidate is None:
@@ -235,11 +270,17 @@ class QtComparisonScreen(QWidget):
         self.header.show_candidate(candidate, session.position_text(), index > 0,
                                    index + 1 < len(session.candidates))
         face = self._face(index) if candidate is not None else None
-        self.view.set_candidate(face, self._caption(candidate))
-        self.strip.set_faces(self.view.probe(), face)
+        self._show_face(candidate, face)
         if candidate is not None:
             self.worksheet.set_worksheet(session.worksheet())
         self._refresh_review()
+
+    def _show_face(self, candidate: CandidateView | None, face: FaceSide | None) -> None:
+        self._pending = candidate is not None and face is None and self._face_loader is not None
+        caption = self._caption(candidate)
+        self.view.set_candidate(face, f"{caption} · loading..." if self._pending else caption,
+                                placeholder=LOADING_TEXT if self._pending else "")
+        self.strip.set_faces(self.view.probe(), face)
 
     # -- navigation -------------------------------------------------------------------------
     def current_index(self) -> int:
@@ -303,7 +344,7 @@ class QtComparisonScreen(QWidget):
         session = self._session
         if not session.candidates:
             return
-        self.worksheet.set_locked(session.answers_locked)
+        self.worksheet.set_locked(session.answers_locked or self._pending)
         if session.first_examiner_visible():
             self.worksheet.show_first_examiner(
                 session.review_rows(), session.first_conclusion(), session.worksheet().conclusion

@@ -229,12 +229,15 @@ class QtComparisonView(QWidget):
         if self._auto_fit:
             self.fit_face()
 
-    def set_candidate(self, face: FaceSide | None, caption: str = "Candidate") -> None:
-        """Replace the candidate, keeping zoom and pan."""
+    def set_candidate(self, face: FaceSide | None, caption: str = "Candidate", *,
+                      placeholder: str = "") -> None:
+        """Replace the candidate, keeping zoom and pan; ``placeholder``: words shown instead."""
         self._candidate = face
         self._candidate_caption = caption
         self.candidate_pane.set_face(face, CANDIDATE_ACCENT)
+        self.candidate_pane.set_placeholder(placeholder)
         self.blend_pane.set_candidate(face)
+        self.blend_pane.set_placeholder(placeholder)
         self.blend_pane.candidate_caption = caption
         self._update_frame_rect()
         self._update_controls()

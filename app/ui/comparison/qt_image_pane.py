@@ -9,7 +9,7 @@ panes to keep them synchronised.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QTransform, QWheelEvent
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
@@ -56,6 +56,7 @@ class QtImagePane(QGraphicsView):
         self._layers = {layer: False for layer in Layer}
         self._quiet = 0
         self._explicit_rect = False
+        self._placeholder = ""
         self.horizontalScrollBar().valueChanged.connect(self._scrolled)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.setToolTip(
@@ -78,6 +79,27 @@ class QtImagePane(QGraphicsView):
             self._set_scene_rect(self.default_frame_rect())
         self.viewport().update()
         return self._primary
+
+    def set_placeholder(self, text: str) -> None:
+        """Words shown over the middle of the pane (e.g. while the picture loads); "" for none."""
+        if text != self._placeholder:
+            self._placeholder = text
+            self.viewport().update()
+
+    def placeholder(self) -> str:
+        return self._placeholder
+
+    def drawForeground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        super().drawForeground(painter, rect)
+        if not self._placeholder:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QColor(235, 235, 235))
+        painter.drawText(self.viewport().rect().adjusted(8, 8, -8, -8),
+                         int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                         self._placeholder)
+        painter.restore()
 
     @property
     def primary(self) -> FaceGraphics | None:
