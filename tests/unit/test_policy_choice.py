@@ -9,6 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from case_support import (
+    PASSWORD,
+    acknowledge,
+    count_rows,
+    enrol_yale_gallery,
+    events,
+    intake,
+    make_people,
+    yale_photo,
+)
 
 from app import cli
 from app.casework import probes, requests, search
@@ -19,16 +29,6 @@ from app.errors import InvalidInput, NotFound, PermissionDenied
 from app.policy.gates import evaluate_can_search
 from app.policy.profiles import load_profile
 from app.records.case_models import CaseSearch
-from tests.unit.case_support import (
-    PASSWORD,
-    acknowledge,
-    count_rows,
-    enrol_yale_gallery,
-    events,
-    intake,
-    make_people,
-    yale_photo,
-)
 
 
 def _open_with_probe(ws: Workstation, user: SignedInUser, yale_dir: Path) -> int:
