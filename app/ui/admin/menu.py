@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     # The pages are imported when first opened: the gallery page pulls in the face engine
     # (onnxruntime, OpenCV), which would otherwise add seconds to the start of the workstation.
     from app.ui.admin.qt_audit_log_page import QtAuditLogPage
+    from app.ui.admin.qt_compliance_page import QtCompliancePage
     from app.ui.admin.qt_gallery_admin_page import QtGalleryAdminPage
     from app.ui.admin.qt_policy_profile_page import QtPolicyProfilePage
     from app.ui.admin.qt_system_info_page import QtSystemInfoPage
@@ -36,8 +37,10 @@ AUDIT_LOG_PAGE = "audit_log"
 GALLERY_PAGE = "import_gallery"  # the main window's Tools placeholder
 SYSTEM_PAGE = "system_info"
 POLICY_PAGE = "policy_profile"
+COMPLIANCE_PAGE = "compliance"
 AdminPage: TypeAlias = (
     "QtUserAdminPage | QtAuditLogPage | QtGalleryAdminPage | QtSystemInfoPage | QtPolicyProfilePage"
+    " | QtCompliancePage"
 )
 
 
@@ -116,10 +119,20 @@ def _policy_page(ws: Workstation, user: SignedInUser) -> QtPolicyProfilePage:
     return QtPolicyProfilePage(ws, user)
 
 
+def _compliance_page(ws: Workstation, user: SignedInUser) -> QtCompliancePage:
+    from app.ui.admin.qt_compliance_page import QtCompliancePage
+
+    return QtCompliancePage(ws, user)
+
+
 def install_admin_pages(window: AdminHost) -> None:
     """Enable and connect the Tools actions this user's roles allow; hide the others."""
     user = window.user
-    for key, text in ((SYSTEM_PAGE, "&Models and data..."), (POLICY_PAGE, "&Policy profile...")):
+    for key, text in (
+        (SYSTEM_PAGE, "&Models and data..."),
+        (POLICY_PAGE, "&Policy profile..."),
+        (COMPLIANCE_PAGE, "&Compliance..."),
+    ):
         if key not in window.tool_actions:
             owner = window if isinstance(window, QWidget) else None
             new_action = QAction(text, owner)
@@ -165,6 +178,14 @@ def install_admin_pages(window: AdminHost) -> None:
             lambda: _policy_page(window.ws, user),
             "The unit's policy profile: see the one in force, select another (administrators)",
         ),
+        (
+            COMPLIANCE_PAGE,
+            "Compliance",
+            evaluate_audit_reading(user.roles).allowed,
+            lambda: _compliance_page(window.ws, user),
+            "Compliance figures and charts of a period, the PDF compliance report and the "
+            "yearly transparency figures (supervisors, administrators, legal advisors)",
+        ),
     )
     gallery_action = window.tool_actions.get(GALLERY_PAGE)
     if gallery_action is not None:
@@ -185,6 +206,7 @@ def install_admin_pages(window: AdminHost) -> None:
 
 __all__ = [
     "AUDIT_LOG_PAGE",
+    "COMPLIANCE_PAGE",
     "GALLERY_PAGE",
     "POLICY_PAGE",
     "SYSTEM_PAGE",
