@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from app.ui.admin.qt_compliance_page import QtCompliancePage
     from app.ui.admin.qt_gallery_admin_page import QtGalleryAdminPage
     from app.ui.admin.qt_policy_profile_page import QtPolicyProfilePage
+    from app.ui.admin.qt_random_audit_page import QtRandomAuditPage
     from app.ui.admin.qt_system_info_page import QtSystemInfoPage
     from app.ui.admin.qt_user_admin_page import QtUserAdminPage
 
@@ -38,9 +39,10 @@ GALLERY_PAGE = "import_gallery"  # the main window's Tools placeholder
 SYSTEM_PAGE = "system_info"
 POLICY_PAGE = "policy_profile"
 COMPLIANCE_PAGE = "compliance"
+RANDOM_AUDIT_PAGE = "random_audit"
 AdminPage: TypeAlias = (
     "QtUserAdminPage | QtAuditLogPage | QtGalleryAdminPage | QtSystemInfoPage | QtPolicyProfilePage"
-    " | QtCompliancePage"
+    " | QtCompliancePage | QtRandomAuditPage"
 )
 
 
@@ -125,6 +127,12 @@ def _compliance_page(ws: Workstation, user: SignedInUser) -> QtCompliancePage:
     return QtCompliancePage(ws, user)
 
 
+def _random_audit_page(ws: Workstation, user: SignedInUser) -> QtRandomAuditPage:
+    from app.ui.admin.qt_random_audit_page import QtRandomAuditPage
+
+    return QtRandomAuditPage(ws, user)
+
+
 def install_admin_pages(window: AdminHost) -> None:
     """Enable and connect the Tools actions this user's roles allow; hide the others."""
     user = window.user
@@ -132,6 +140,7 @@ def install_admin_pages(window: AdminHost) -> None:
         (SYSTEM_PAGE, "&Models and data..."),
         (POLICY_PAGE, "&Policy profile..."),
         (COMPLIANCE_PAGE, "&Compliance..."),
+        (RANDOM_AUDIT_PAGE, "&Random audit..."),
     ):
         if key not in window.tool_actions:
             owner = window if isinstance(window, QWidget) else None
@@ -186,6 +195,14 @@ def install_admin_pages(window: AdminHost) -> None:
             "Compliance figures and charts of a period, the PDF compliance report and the "
             "yearly transparency figures (supervisors, administrators, legal advisors)",
         ),
+        (
+            RANDOM_AUDIT_PAGE,
+            "Random audit",
+            bool(user.roles & {Role.SUPERVISOR, Role.ADMINISTRATOR}),
+            lambda: _random_audit_page(window.ws, user),
+            "Draw a seeded random sample of requests, walk each one and record audit findings "
+            "(supervisors, administrators)",
+        ),
     )
     gallery_action = window.tool_actions.get(GALLERY_PAGE)
     if gallery_action is not None:
@@ -209,6 +226,7 @@ __all__ = [
     "COMPLIANCE_PAGE",
     "GALLERY_PAGE",
     "POLICY_PAGE",
+    "RANDOM_AUDIT_PAGE",
     "SYSTEM_PAGE",
     "USERS_PAGE",
     "install_admin_pages",
