@@ -74,7 +74,8 @@ def test_draw_walk_record_and_reopen(
     sample = draw(qtbot, page, 3, "424242")
     assert sample.seed == 424242 and len(sample.request_ids) == 3
     assert sample.request_ids == supervision.sample_requests(opened, 3, 424242)
-    assert "seed 424242" in page.draw_state.text() and "3 of the 5 requests" in page.draw_state.text()
+    state = page.draw_state.text()
+    assert "seed 424242" in state and "3 of the 5 requests" in state
     assert page.sample_table.rowCount() == 1
     assert page.sample_table.item(0, 5).text() == "424242"
     assert page.sample_table.item(0, 6).text() == "0 of 3 audited"
