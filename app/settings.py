@@ -14,6 +14,7 @@ Environment variables:
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,18 @@ from app.errors import ConfigurationError
 APP_DIR_NAME = "frx-workstation"
 SETTINGS_FILE = "settings.toml"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-RESOURCES_DIR = REPO_ROOT / "resources"
+
+
+def resources_dir() -> Path:
+    """The policy profiles, worksheets and icons: beside ``app`` in the source tree, or in the
+    folder a PyInstaller bundle unpacks its data to (``sys._MEIPASS``, see pyinstaller.spec)."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle:
+        return Path(bundle) / "resources"
+    return REPO_ROOT / "resources"
+
+
+RESOURCES_DIR = resources_dir()
 
 
 def default_data_dir() -> Path:

@@ -47,6 +47,11 @@ ICON_PATH = RESOURCES_DIR / "icons" / "frx.svg"
 EXIT_OK = 0
 EXIT_CANNOT_OPEN = 2
 QT_PATH_VARIABLES = ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_PLUGIN_PATH")
+# Set to 1 (tools/bundle-smoke.sh does), the GUI quits with 0 once its first window (first-run
+# wizard or sign-in) is on screen, or with EXIT_SMOKE_FAILED if none is within the limit.
+SMOKE_TEST_VARIABLE = "FRX_SMOKE_TEST"
+SMOKE_TEST_LIMIT_MS = 60_000
+EXIT_SMOKE_FAILED = 3
 
 
 # ------------------------------------------------------------------------------ environment
@@ -281,6 +286,29 @@ class SessionFlow(QObject):
             self.dialog.reject()
 
 
+def watch_for_smoke_test(flow: SessionFlow, finish: Callable[[int], None]) -> None:
+    """Quit with 0 as soon as the flow's first window is visible (the bundle's smoke test)."""
+    waited_ms = 0
+    step_ms = 100
+
+    def check() -> None:
+        nonlocal waited_ms
+        shown = flow.dialog if flow.dialog is not None else flow.main_window
+        if shown is not None and shown.isVisible():
+            log.info("Smoke test: %s is shown; quitting.", type(shown).__name__)
+            flow.shutdown()
+            finish(EXIT_OK)
+            return
+        waited_ms += step_ms
+        if waited_ms >= SMOKE_TEST_LIMIT_MS:
+            log.error("Smoke test: no window within %d s.", SMOKE_TEST_LIMIT_MS // 1000)
+            finish(EXIT_SMOKE_FAILED)
+            return
+        QTimer.singleShot(step_ms, check)
+
+    QTimer.singleShot(step_ms, check)
+
+
 def run(argv: Sequence[str]) -> int:
     """The GUI's entry point; returns the process exit code."""
     drop_cv2_qt_plugin_paths(os.environ)
@@ -309,6 +337,8 @@ def run(argv: Sequence[str]) -> int:
         flow.finished.connect(finish)
         app.aboutToQuit.connect(flow.shutdown)
         QTimer.singleShot(0, flow.start)  # once the event loop runs, so an early exit() counts
+        if os.environ.get(SMOKE_TEST_VARIABLE) == "1":
+            watch_for_smoke_test(flow, finish)
         app.exec()
         return exit_code
     except FrxError as exc:
