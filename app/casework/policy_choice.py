@@ -11,6 +11,7 @@ search is refused until they acknowledge the new one (MPTC VII).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from app.casework.account_rules import SignedInUser
@@ -24,13 +25,15 @@ from app.policy.profiles import (
     load_profile,
     resolve_profile_path,
 )
-from app.records.unit_settings import POLICY_PROFILE_KEY, write_unit_setting
+from app.records.unit_settings import POLICY_PROFILE_KEY, UnitSetting, write_unit_setting
 
 __all__ = [
     "REASON_MIN",
     "ProfileChoice",
+    "ProfileSelection",
     "available_profiles",
     "current_profile",
+    "profile_selection",
     "select_policy_profile",
 ]
 
@@ -59,6 +62,43 @@ class ProfileChoice:
     @property
     def description(self) -> str:
         return f"{self.issuer}. {self.source}."
+
+
+@dataclass(frozen=True)
+class ProfileSelection:
+    """Where the profile in force comes from: the administrator's recorded choice, or (``key``
+    None) the ``policy_profile`` setting. ``problem``: the recorded choice cannot be loaded, so
+    the setting's profile stays in force until an administrator selects one again."""
+
+    key: str | None
+    changed_by: str | None = None
+    changed_at: datetime | None = None
+    problem: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self.key is None:
+            return "From the policy_profile setting (FRX_POLICY_PROFILE); no selection recorded."
+        when = f"{self.changed_at:%Y-%m-%d %H:%M} UTC" if self.changed_at else "-"
+        return f"Selected by {self.changed_by} on {when}; overrides the policy_profile setting."
+
+
+def profile_selection(ws: Workstation) -> ProfileSelection:
+    """The administrator's recorded choice of profile, if any (and whether it still loads)."""
+    with ws.database.session(read_only=True) as session:
+        row = session.get(UnitSetting, POLICY_PROFILE_KEY)
+        if row is None:
+            return ProfileSelection(None)
+        key, changed_by, changed_at = row.value, row.changed_by, row.changed_at
+    problem = None
+    try:
+        load_profile(key)
+    except ConfigurationError as exc:
+        problem = (
+            f"The selected profile '{key}' cannot be loaded ({exc}); the profile of the "
+            "policy_profile setting is in force until an administrator selects one again."
+        )
+    return ProfileSelection(key, changed_by, changed_at, problem)
 
 
 def _choice(key: str, profile: PolicyProfile, active: PolicyProfile) -> ProfileChoice:

@@ -10,7 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.casework.policy_choice import available_profiles, select_policy_profile
+from app.casework.policy_choice import (
+    available_profiles,
+    profile_selection,
+    select_policy_profile,
+)
 from app.commands._common import authenticate, open_workstation
 
 
@@ -37,12 +41,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _list(args: argparse.Namespace) -> int:
     with open_workstation() as ws:
         choices = available_profiles(ws)
+        selection = profile_selection(ws)
     for choice in choices:
         mark = "*" if choice.active else " "
         sys.stdout.write(
             f"{mark} {choice.key}  {choice.label}  sha256 {choice.sha256[:12]}\n"
             f"    {choice.description}\n"
         )
+    sys.stdout.write(f"{selection.text}\n")
+    if selection.problem:
+        sys.stderr.write(f"frx: {selection.problem}\n")
     return 0
 
 

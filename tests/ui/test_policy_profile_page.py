@@ -53,6 +53,7 @@ def test_page_lists_the_profiles_and_the_one_in_force(
     assert {"mptc-2019", "nypd-2020"} <= set(keys)
     assert page.selected_choice() is not None and page.selected_choice().key == "mptc-2019"
     assert not page.select_button.isEnabled()  # already in force
+    assert "From the policy_profile setting" in page.selection_label.text()
     assert "Authorized purposes" in page.details.toPlainText()
     page.select_key("nypd-2020")
     assert "Not in force" in page.details.toPlainText()
@@ -73,6 +74,8 @@ def test_select_with_reason_and_confirmation_changes_and_audits(
         choose_nypd(qtbot, page)
     assert ws.profile.name == "nypd-2020"
     assert "[nypd-2020]" in page.current_label.text()
+    assert page.selection_label.text().startswith("Selected by ada on ")
+    assert page.problem_label.isHidden()
     assert ("ada", "policy.profile_changed") in audit_actions(ws)
     assert page.ack_dialog is None  # the administrator is not an examiner
     assert "must acknowledge it before their next search" in shown_messages.texts[-1]

@@ -23,7 +23,12 @@ from case_support import (
 from app import cli
 from app.casework import probes, requests, search
 from app.casework.accounts import SignedInUser, examiner_facts
-from app.casework.policy_choice import available_profiles, current_profile, select_policy_profile
+from app.casework.policy_choice import (
+    available_profiles,
+    current_profile,
+    profile_selection,
+    select_policy_profile,
+)
 from app.casework.workstation import Workstation
 from app.errors import InvalidInput, NotFound, PermissionDenied
 from app.policy.gates import evaluate_can_search
@@ -165,6 +170,7 @@ def test_cli_lists_and_selects(
     code, out, _ = run("policy", "list")
     assert code == 0
     assert "* mptc-2019" in out and "  nypd-2020" in out
+    assert "From the policy_profile setting" in out
     code, _, err = run(
         "policy", "select", "nypd-2020", "--reason", "Adopted.", "--as", "sam", stdin=PASSWORD
     )
@@ -183,3 +189,30 @@ def test_cli_lists_and_selects(
     assert "must acknowledge the new version" in out
     code, out, _ = run("policy", "list")
     assert "* nypd-2020" in out and "  mptc-2019" in out
+    assert "Selected by admin" in out
+
+
+def test_selection_is_shown_and_an_unloadable_choice_keeps_the_setting(
+    ws: Workstation, tmp_path: Path
+) -> None:
+    people = make_people(ws)
+    assert profile_selection(ws).key is None
+    assert "From the policy_profile setting" in profile_selection(ws).text
+    agency_copy = tmp_path / "agency-policy.toml"
+    agency_copy.write_bytes(load_profile("nypd-2020").path.read_bytes() + b"\n# agency copy\n")
+    ws.settings = dataclasses.replace(ws.settings, policy_profile=str(agency_copy))
+    select_policy_profile(
+        ws, by=people.admin, name=str(agency_copy), reason="The agency's own copy of the policy."
+    )
+    selection = profile_selection(ws)
+    assert selection.key == str(agency_copy) and selection.changed_by == "admin"
+    assert selection.problem is None and "Selected by admin" in selection.text
+    assert ws.profile.path == agency_copy.resolve()
+
+    agency_copy.unlink()  # the chosen file is gone: the setting's profile (mptc) stays in force
+    settings = dataclasses.replace(ws.settings, policy_profile="mptc-2019")
+    with Workstation.open(settings) as reopened:
+        assert reopened.profile.name == "mptc-2019"
+        problem = profile_selection(reopened).problem
+        assert problem is not None and "cannot be loaded" in problem
+        assert {c.key for c in available_profiles(reopened)} == {"mptc-2019", "nypd-2020"}

@@ -32,6 +32,7 @@ from app.casework.policy_choice import (
     ProfileChoice,
     available_profiles,
     current_profile,
+    profile_selection,
     select_policy_profile,
 )
 from app.casework.workstation import Workstation
@@ -127,6 +128,11 @@ class QtPolicyProfilePage(QWidget):
         self.current_label.setObjectName("currentProfile")
         self.current_label.setWordWrap(True)
         self.current_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.selection_label = QLabel()
+        self.selection_label.setObjectName("profileSelection")
+        self.selection_label.setWordWrap(True)
+        self.selection_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.problem_label = error_label()
         note = QLabel(
             "The profile selected here overrides the policy_profile setting (FRX_POLICY_PROFILE) "
             "on every workstation of the unit. After a change every examiner acknowledges the "
@@ -169,6 +175,8 @@ class QtPolicyProfilePage(QWidget):
         body.setContentsMargins(12, 8, 12, 8)
         body.addWidget(heading)
         body.addWidget(self.current_label)
+        body.addWidget(self.selection_label)
+        body.addWidget(self.problem_label)
         body.addWidget(note)
         body.addWidget(self.splitter, 1)
         layout = QVBoxLayout(self)
@@ -183,9 +191,12 @@ class QtPolicyProfilePage(QWidget):
         try:
             self.choices = available_profiles(self.ws)
             current = current_profile(self.ws)
+            selection = profile_selection(self.ws)
         except FrxError as exc:
             messages.show_error(self, exc)
             return
+        self.selection_label.setText(selection.text)
+        show_inline_error(self.problem_label, selection.problem or "")
         self.current_label.setText(
             f"In force: {current.label}, issued by {current.issuer} [{current.key}]\n"
             f"SHA-256 {current.sha256}"
