@@ -59,9 +59,12 @@ class WrittenFile:
     sha256: str
 
 
-def chart_images(overview: ComplianceOverview) -> dict[str, bytes]:
-    """The overview's charts as PNG bytes (``purpose``, ``examiner``, ``reviews``) for a screen."""
-    return overview_charts(overview)
+def chart_images(
+    overview: ComplianceOverview, *, width_px: int = 440, dpi: int = 100
+) -> dict[str, bytes]:
+    """The overview's charts as PNG bytes (``purpose``, ``examiner``, ``reviews``) for a screen,
+    ``width_px`` pixels wide."""
+    return overview_charts(overview, width_in=width_px / dpi, dpi=dpi)
 
 
 def _destination(destination: Path, suffix: str) -> Path:

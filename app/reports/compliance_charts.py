@@ -26,6 +26,7 @@ __all__ = [
 CHART_DPI: Final = 150
 BAR_COLOUR: Final = "#3a3a3a"
 MAX_BARS: Final = 12  # the rest are summed into one "others" bar
+MIN_SLOTS: Final = 3
 _LABEL_WIDTH: Final = 34
 
 
@@ -51,6 +52,7 @@ def bar_chart_png(
     *,
     empty_text: str,
     width_in: float = 6.4,
+    dpi: int = CHART_DPI,
 ) -> bytes:
     """A horizontal bar chart (first bar at the top) as PNG bytes; ``empty_text`` when no bar
     has a count."""
@@ -59,11 +61,11 @@ def bar_chart_png(
     from matplotlib.ticker import MaxNLocator
 
     height_in = max(1.6, 0.9 + 0.32 * max(1, len(bars)))
-    figure = Figure(figsize=(width_in, height_in), dpi=CHART_DPI)
+    figure = Figure(figsize=(width_in, height_in), dpi=dpi)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
     if title:
-        axes.set_title(title, fontsize=10, loc="left", fontweight="bold")
+        figure.suptitle(title, x=0.02, ha="left", fontsize=10, fontweight="bold")
     if not bars or all(count == 0 for _, count in bars):
         axes.text(0.5, 0.5, empty_text, ha="center", va="center", fontsize=9, color="#333333")
         axes.set_axis_off()
@@ -73,7 +75,8 @@ def bar_chart_png(
         positions = list(range(len(bars)))
         axes.barh(positions, counts, color=BAR_COLOUR, height=0.6)
         axes.set_yticks(positions, labels, fontsize=8)
-        axes.invert_yaxis()
+        # At least three bar slots, so one or two bars are not drawn as wide blocks.
+        axes.set_ylim(max(len(bars), MIN_SLOTS) - 0.4, -0.6)
         highest = max(counts)
         axes.set_xlim(0, highest * 1.15 + 1)
         for position, count in zip(positions, counts, strict=True):
@@ -88,19 +91,45 @@ def bar_chart_png(
     return buffer.getvalue()
 
 
-def purpose_chart_png(rows: Sequence[CountLine]) -> bytes:
+def purpose_chart_png(
+    rows: Sequence[CountLine],
+    *,
+    titled: bool = True,
+    width_in: float = 6.4,
+    dpi: int = CHART_DPI,
+) -> bytes:
     return bar_chart_png(
-        "Searches per purpose", _top(rows), empty_text="No searches in this period"
+        "Searches per purpose" if titled else "",
+        _top(rows),
+        empty_text="No searches in this period",
+        width_in=width_in,
+        dpi=dpi,
     )
 
 
-def examiner_chart_png(rows: Sequence[CountLine]) -> bytes:
+def examiner_chart_png(
+    rows: Sequence[CountLine],
+    *,
+    titled: bool = True,
+    width_in: float = 6.4,
+    dpi: int = CHART_DPI,
+) -> bytes:
     return bar_chart_png(
-        "Searches per examiner", _top(rows), empty_text="No searches in this period"
+        "Searches per examiner" if titled else "",
+        _top(rows),
+        empty_text="No searches in this period",
+        width_in=width_in,
+        dpi=dpi,
     )
 
 
-def reviews_chart_png(reviews: ReviewFigures) -> bytes:
+def reviews_chart_png(
+    reviews: ReviewFigures,
+    *,
+    titled: bool = True,
+    width_in: float = 6.4,
+    dpi: int = CHART_DPI,
+) -> bytes:
     bars = [
         ("Second review done", reviews.done),
         ("Skipped (reason recorded)", reviews.skipped),
@@ -108,14 +137,23 @@ def reviews_chart_png(reviews: ReviewFigures) -> bytes:
         ("Reviewer disagreed", reviews.disagreements),
     ]
     return bar_chart_png(
-        "Second reviews of possible leads", bars, empty_text="No possible leads in this period"
+        "Second reviews of possible leads" if titled else "",
+        bars,
+        empty_text="No possible leads in this period",
+        width_in=width_in,
+        dpi=dpi,
     )
 
 
-def overview_charts(overview: ComplianceOverview) -> dict[str, bytes]:
-    """The overview's charts by name: ``purpose``, ``examiner``, ``reviews``."""
+def overview_charts(
+    overview: ComplianceOverview, *, width_in: float = 6.4, dpi: int = CHART_DPI
+) -> dict[str, bytes]:
+    """The overview's charts by name: ``purpose``, ``examiner``, ``reviews`` (``width_in``
+    inches wide at ``dpi``)."""
     return {
-        "purpose": purpose_chart_png(overview.searches_per_purpose),
-        "examiner": examiner_chart_png(overview.searches_per_examiner),
-        "reviews": reviews_chart_png(overview.reviews),
+        "purpose": purpose_chart_png(overview.searches_per_purpose, width_in=width_in, dpi=dpi),
+        "examiner": examiner_chart_png(
+            overview.searches_per_examiner, width_in=width_in, dpi=dpi
+        ),
+        "reviews": reviews_chart_png(overview.reviews, width_in=width_in, dpi=dpi),
     }

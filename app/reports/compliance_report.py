@@ -152,11 +152,11 @@ def _title_page(o: ComplianceOverview, width: float) -> list[Flowable]:
 def _searches(o: ComplianceOverview, width: float) -> list[Flowable]:
     return [
         *heading("Searches per purpose"),
-        _chart(purpose_chart_png(o.searches_per_purpose), width),
+        _chart(purpose_chart_png(o.searches_per_purpose, titled=False), width),
         Spacer(1, 4),
         _count_table("searches", o.searches_per_purpose, width, code="Purpose"),
         *heading("Searches per examiner"),
-        _chart(examiner_chart_png(o.searches_per_examiner), width),
+        _chart(examiner_chart_png(o.searches_per_examiner, titled=False), width),
         Spacer(1, 4),
         _count_table("searches", o.searches_per_examiner, width, code="Examiner"),
     ]
@@ -165,8 +165,8 @@ def _searches(o: ComplianceOverview, width: float) -> list[Flowable]:
 def _reviews(o: ComplianceOverview, width: float) -> list[Flowable]:
     story: list[Flowable] = [
         *heading("Leads and second reviews"),
-        _chart(reviews_chart_png(o.reviews), width),
-        *heading("Possible leads without a second review", room=0.8 * inch),
+        _chart(reviews_chart_png(o.reviews, titled=False), width),
+        *heading("Possible leads without a second review"),
     ]
     if o.unreviewed_leads:
         story.append(
@@ -184,7 +184,7 @@ def _reviews(o: ComplianceOverview, width: float) -> list[Flowable]:
         )
     else:
         story.append(_note("Every possible lead of the period had its second review."))
-    story += heading("Reviews that disagreed with the examiner", room=0.8 * inch)
+    story += heading("Reviews that disagreed with the examiner")
     if o.disagreements:
         story.append(
             grid_table(
@@ -221,7 +221,8 @@ def _releases(o: ComplianceOverview, width: float) -> list[Flowable]:
             ("Report", "Case", "Recipient", "Official", "Type / method", "Released"),
             [
                 (f"{r.report_number} v{r.version} ({r.kind.replace('_', '-')})", r.case_number,
-                 r.recipient_agency, r.official, f"{r.recipient_type}; {r.method}",
+                 r.recipient_agency, r.official,
+                 f"{r.recipient_type.replace('_', ' ')}; {r.method}",
                  f"{format_datetime(r.released_at)} by {r.released_by}")
                 for r in o.releases
             ],

@@ -47,7 +47,7 @@ from app.ui.workers import BackgroundTask, run_in_background, run_with_progress
 log = logging.getLogger(__name__)
 
 ChoosePath = Callable[[QWidget, str], Path | None]  # parent, suggested file name
-CHART_WIDTH = 440
+CHART_WIDTH = 420
 DEFAULT_DAYS = 90
 
 
@@ -173,6 +173,7 @@ class QtCompliancePage(QWidget):
             self.chart_labels[name] = chart
             left_layout.addWidget(chart)
         left_layout.addStretch(1)
+        left.setMinimumWidth(CHART_WIDTH + 24)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
@@ -198,6 +199,7 @@ class QtCompliancePage(QWidget):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([CHART_WIDTH + 60, 2 * CHART_WIDTH])
 
         layout = QVBoxLayout(self)
         layout.addWidget(title)
@@ -241,7 +243,7 @@ class QtCompliancePage(QWidget):
             progress: object, cancelled: object
         ) -> tuple[compliance.ComplianceOverview, dict[str, bytes]]:
             overview = compliance.compliance_overview(ws, user=user, since=since, until=until)
-            return overview, compliance_files.chart_images(overview)
+            return overview, compliance_files.chart_images(overview, width_px=CHART_WIDTH)
 
         task = run_in_background(
             work,
@@ -268,10 +270,6 @@ class QtCompliancePage(QWidget):
         for name, png in charts.items():
             pixmap = QPixmap()
             pixmap.loadFromData(png, "PNG")
-            if pixmap.width() > CHART_WIDTH:
-                pixmap = pixmap.scaledToWidth(
-                    CHART_WIDTH, Qt.TransformationMode.SmoothTransformation
-                )
             self.chart_labels[name].setPixmap(pixmap)
         for key, rows in table_rows(overview).items():
             self._fill(self.tables[key], rows)
