@@ -120,7 +120,7 @@ def test_refusal_for_a_non_administrator_is_shown_and_audited(
 
 def test_tools_menu_opens_the_page_for_administrators_only(
     qtbot: QtBot, ws: Workstation, admin: SignedInUser, examiner: SignedInUser,
-    make_main_window: Any,
+    make_main_window: Any, shown_messages: ShownMessages,
 ) -> None:
     from app.ui.admin.menu import POLICY_PAGE
 
@@ -128,6 +128,13 @@ def test_tools_menu_opens_the_page_for_administrators_only(
     action = window.tool_actions[POLICY_PAGE]
     assert action.isVisible() and action.isEnabled()
     action.trigger()
-    assert isinstance(window.stack.currentWidget(), QtPolicyProfilePage)
+    page = window.stack.currentWidget()
+    assert isinstance(page, QtPolicyProfilePage)
+    assert "NYS MPTC" in window.profile_label.text()
+    shown_messages.answer = QMessageBox.StandardButton.Yes
+    choose_nypd(qtbot, page)
+    assert window.profile_label.text() == "Policy: NYPD Facial Recognition Policy (" + (
+        ws.profile.version + ")"
+    )
     other = make_main_window(examiner, ensure_model=False)  # examiner and supervisor
     assert not other.tool_actions[POLICY_PAGE].isVisible()

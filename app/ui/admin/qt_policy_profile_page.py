@@ -38,7 +38,7 @@ from app.casework.policy_choice import (
 from app.casework.workstation import Workstation
 from app.errors import FrxError
 from app.policy.profiles import load_profile
-from app.ui import messages
+from app.ui import facts, messages
 from app.ui.admin.qt_policy_ack import (
     QtPolicyAcknowledgmentDialog,
     ask_for_acknowledgment,
@@ -274,6 +274,7 @@ class QtPolicyProfilePage(QWidget):
             self.refresh()
             return
         self.refresh()
+        self._update_status_bar()
         self.profile_changed.emit(chosen)
         self.ack_dialog = ask_for_acknowledgment(self.ws, self.user, self)
         if self.ack_dialog is None:
@@ -283,6 +284,12 @@ class QtPolicyProfilePage(QWidget):
                 "acknowledge it before their next search.",
                 title="Policy profile changed",
             )
+
+    def _update_status_bar(self) -> None:
+        """The main window's "Policy: ..." status label, when the page lives in one."""
+        label = getattr(self.window(), "profile_label", None)
+        if isinstance(label, QLabel):
+            label.setText(f"Policy: {facts.profile_text(self.ws)}")
 
 
 __all__ = ["QtPolicyProfilePage", "QtSelectProfileDialog"]
