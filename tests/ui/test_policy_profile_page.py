@@ -138,3 +138,23 @@ def test_tools_menu_opens_the_page_for_administrators_only(
     )
     other = make_main_window(examiner, ensure_model=False)  # examiner and supervisor
     assert not other.tool_actions[POLICY_PAGE].isVisible()
+
+
+def test_an_examiner_elsewhere_is_asked_after_the_change_at_the_next_check(
+    qtbot: QtBot, ws: Workstation, admin: SignedInUser, examiner: SignedInUser
+) -> None:
+    from app.casework.policy_choice import select_policy_profile
+    from app.ui.admin.qt_policy_ack import needs_acknowledgment
+
+    accounts.acknowledge_policy(
+        ws, user=examiner, profile_name=ws.profile.name, profile_version=ws.profile.version,
+        profile_sha256=ws.profile.sha256,
+    )
+    other = Workstation.open(ws.settings)  # the examiner's workstation, already open
+    try:
+        assert not needs_acknowledgment(other, examiner)
+        select_policy_profile(ws, by=admin, name="nypd-2020", reason=REASON)
+        assert needs_acknowledgment(other, examiner)
+        assert other.profile.name == "nypd-2020"
+    finally:
+        other.close()

@@ -40,7 +40,9 @@ ACKNOWLEDGE_TEXT = "I have read and acknowledge this policy"
 
 
 def has_acknowledged(ws: Workstation, user: SignedInUser) -> bool:
-    """True when the user acknowledged exactly the profile file in force."""
+    """True when the user acknowledged exactly the profile file in force (following a profile
+    change the administrator made on another workstation first)."""
+    ws.refresh_profile()
     facts = accounts.examiner_facts(ws, user_id=user.user_id)
     return any(acknowledges(ack, ws.profile) for ack in facts.acknowledged)
 
