@@ -51,6 +51,12 @@ PREFETCH_AHEAD = 2
 PREFETCH_BEHIND = 1
 
 
+def neighbours(index: int) -> list[int]:
+    """The positions to prepare next, most likely first: the following ones, then the previous."""
+    return [*range(index + 1, index + PREFETCH_AHEAD + 1),
+            *range(index - 1, index - PREFETCH_BEHIND - 1, -1)]
+
+
 def candidate_views(search: SearchShown) -> list[CandidateView]:
     return [
         CandidateView(
@@ -148,6 +154,8 @@ class QtCaseComparison(QWidget):
         desk, request_id = self.desk, self.request_id
         rows = list(self.rows)
         self.faces.reset(lambda position: desk.candidate_face(rows[position]), len(rows))
+        # The neighbours are prepared while the probe and this candidate load.
+        self.faces.want(neighbours(index))
         probe_id = search.summary.probe_id
         # The edited copy to switch to: the one searched, else the one shown, else the newest.
         version = search.summary.probe_version_id or 0
@@ -221,9 +229,7 @@ class QtCaseComparison(QWidget):
 
     def _prefetch(self, index: int) -> None:
         """The current face first, then the next ones, then the previous one."""
-        order = [index, *range(index + 1, index + PREFETCH_AHEAD + 1),
-                 *range(index - 1, index - PREFETCH_BEHIND - 1, -1)]
-        self.faces.want(order)
+        self.faces.want([index, *neighbours(index)])
 
     # ------------------------------------------------------------------------------ state
     def current_row(self) -> CandidateRow | None:

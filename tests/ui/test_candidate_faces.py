@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from case_ui_support import PROBE_PERSON, enrol_gallery, lfw_path, qualify
 from comparison_faces import synthetic_face, worksheet_items
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from app.casework.accounts import SignedInUser
@@ -30,6 +30,7 @@ from app.ui.case_views import CandidateRow, IntakeForm
 from app.ui.comparison.model import Answer, CandidateView, FaceSide
 from app.ui.comparison.qt_comparison_screen import LOADING_TEXT, QtComparisonScreen
 from app.ui.qt_case_comparison import QtCaseComparison
+from app.ui.workers import active_tasks
 
 WAIT = 10_000
 
@@ -186,7 +187,8 @@ def test_candidate_faces_one_at_a_time_most_wanted_first_stale_waiting_dropped(
     assert isinstance(cache.error(4), ValueError)
     assert cache.get(3) is faces[3] and cache.get(2) is faces[2] and cache.get(1) is faces[1]
     cache.want([5, 4, 3])  # 4 failed: not retried in a loop; 3 is prepared already
-    assert cache.queued() == [] and load.calls[-1] == 5
+    assert cache.queued() == [] and cache.loading(5)
+    qtbot.waitUntil(lambda: load.calls[-1] == 5, timeout=WAIT)
     load.gate.release()
     qtbot.waitUntil(lambda: ready[-1] == 5, timeout=WAIT)
     assert cache.get(3) is None  # capacity 3: the least recently used one (3) went first
@@ -202,6 +204,7 @@ def test_candidate_faces_drop_the_results_of_an_earlier_list(
     cache.reset(first, 3)
     cache.want([0])
     qtbot.waitUntil(lambda: first.calls == [0], timeout=WAIT)
+    old_task = next(task for task in active_tasks() if task.description.startswith("preparing"))
     second = GatedLoad(faces[1:])
     cache.reset(second, 3)  # a new search opened while the old face is being prepared
     ready: list[tuple[int, FaceSide]] = []
@@ -209,9 +212,7 @@ def test_candidate_faces_drop_the_results_of_an_earlier_list(
     cache.want([0])
     qtbot.waitUntil(lambda: second.calls == [0], timeout=WAIT)
     first.gate.release()
-    qtbot.waitUntil(lambda: first.running == 0, timeout=WAIT)
-    for _ in range(5):
-        QApplication.processEvents()
+    qtbot.waitUntil(lambda: not old_task.is_running(), timeout=WAIT)  # it has reported back
     assert ready == [] and cache.get(0) is None  # the old list's face is never shown
     second.gate.release()
     qtbot.waitUntil(lambda: bool(ready), timeout=WAIT)
