@@ -21,7 +21,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.casework import supervision, training
@@ -78,15 +78,42 @@ def _counted(values: Counter[str]) -> tuple[CountLine, ...]:
     return tuple(CountLine(key, key, count) for key, count in ordered)
 
 
+def _audit_period(since: datetime | None, until: datetime | None) -> list[Any]:
+    # Audit times are ISO-8601 UTC text, compared as text.
+    conditions = []
+    if since is not None:
+        conditions.append(AuditEvent.occurred_at >= format_timestamp(since))
+    if until is not None:
+        conditions.append(AuditEvent.occurred_at < format_timestamp(until))
+    return conditions
+
+
 def _audit_count(
     session: Session, actions: tuple[str, ...], since: datetime | None, until: datetime | None
 ) -> int:
-    stmt = select(func.count()).select_from(AuditEvent).where(AuditEvent.action.in_(actions))
-    if since is not None:
-        stmt = stmt.where(AuditEvent.occurred_at >= format_timestamp(since))
-    if until is not None:
-        stmt = stmt.where(AuditEvent.occurred_at < format_timestamp(until))
+    stmt = select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action.in_(actions), *_audit_period(since, until)
+    )
     return int(session.execute(stmt).scalar_one())
+
+
+def _refusals_per_action(
+    session: Session, since: datetime | None, until: datetime | None
+) -> tuple[CountLine, ...]:
+    """Refused actions by kind, as :func:`app.casework.supervision.refused_actions` selects
+    them (``...refused`` actions and ``permission.denied``)."""
+    stmt = (
+        select(AuditEvent.action, func.count())
+        .where(
+            or_(
+                AuditEvent.action.like(supervision.REFUSED_PREFIX_FREE),
+                AuditEvent.action == supervision.PERMISSION_DENIED,
+            ),
+            *_audit_period(since, until),
+        )
+        .group_by(AuditEvent.action)
+    )
+    return _counted(Counter({str(action): int(n) for action, n in session.execute(stmt)}))
 
 
 def _sealed(session: Session, since: datetime | None, until: datetime | None) -> SealedRecords:
@@ -119,8 +146,8 @@ def _training(ws: Workstation, user: SignedInUser, roles: Any) -> tuple[Training
     )
 
 
-def _refusals(rows: list[Any]) -> tuple[tuple[RefusalLine, ...], tuple[CountLine, ...]]:
-    lines = tuple(
+def _refusals(rows: list[Any]) -> tuple[RefusalLine, ...]:
+    return tuple(
         RefusalLine(
             sequence=row.sequence,
             occurred_at=row.occurred_at,
@@ -128,9 +155,8 @@ def _refusals(rows: list[Any]) -> tuple[tuple[RefusalLine, ...], tuple[CountLine
             action=row.action,
             reason=str(row.details.get("reason") or row.details.get("attempted") or ""),
         )
-        for row in rows[:REFUSALS_LISTED]
+        for row in rows
     )
-    return lines, _counted(Counter(row.action for row in rows))
 
 
 def compliance_overview(
@@ -156,6 +182,7 @@ def compliance_overview(
         )
         no_lead_conclusions = int(session.execute(not_lead).scalar_one())
         sealed = _sealed(session, since, until)
+        per_action = _refusals_per_action(session, since, until)
     period: dict[str, Any] = {"user": user, "since": since, "until": until}
     counts = supervision.compliance_counts(ws, **period)
     per_purpose = supervision.searches_per_purpose(ws, **period)
@@ -163,8 +190,7 @@ def compliance_overview(
     unreviewed = supervision.searches_without_review(ws, **period)
     disagreements = supervision.review_disagreements(ws, **period)
     released = supervision.reports_disseminated(ws, **period)
-    refused = supervision.refused_actions(ws, **period, limit=10_000)
-    refusal_lines, per_action = _refusals(refused)
+    refused = supervision.refused_actions(ws, **period, limit=REFUSALS_LISTED)
     overview = ComplianceOverview(
         since=since,
         until=until,
@@ -236,7 +262,7 @@ def compliance_overview(
             for r in released
         ),
         releases_per_recipient=_counted(Counter(r.recipient_agency for r in released)),
-        refusals=refusal_lines,
+        refusals=_refusals(refused),
         refusals_per_action=per_action,
         training_window_days=TRAINING_WINDOW_DAYS,
         training_due=_training(ws, user, roles),

@@ -49,6 +49,9 @@ def test_overview_counts_the_worked_case_and_is_audited(ws: Workstation, yale_di
         ("Springfield Police Department", 1)
     ]
     assert [x.action for x in overview.refusals] == ["dissemination.refused"]
+    assert [(x.key, x.count) for x in overview.refusals_per_action] == [
+        ("dissemination.refused", 1)
+    ]
     assert overview.refusals[0].reason
     assert overview.training_due is not None
     assert [(t.username, t.state, t.days_left) for t in overview.training_due] == [
@@ -82,6 +85,13 @@ def test_overview_counts_the_worked_case_and_is_audited(ws: Workstation, yale_di
     assert events(ws, "permission.denied")[-1].details_dict["attempted"] == (
         "see the compliance overview"
     )
+    again = compliance.compliance_overview(ws, user=people.supervisor)
+    assert again.counts.refused_actions == 2
+    assert {(x.key, x.count) for x in again.refusals_per_action} == {
+        ("dissemination.refused", 1),
+        ("permission.denied", 1),
+    }
+    assert [x.action for x in again.refusals] == ["permission.denied", "dissemination.refused"]
 
 
 def test_pdf_report_and_transparency_csv_are_written_and_recorded(
