@@ -77,12 +77,13 @@ def test_draw_walk_record_and_reopen(
     state = page.draw_state.text()
     assert "seed 424242" in state and "3 of the 5 requests" in state
     assert page.sample_table.rowCount() == 1
-    assert page.sample_table.item(0, 5).text() == "424242"
-    assert page.sample_table.item(0, 6).text() == "0 of 3 audited"
+    assert page.sample_table.item(0, 4).text() == "424242"
+    assert page.sample_table.item(0, 5).text() == "0 of 3"
     assert ("ada", "audit.sample_drawn") in audit_actions(ws)
 
     # The walk starts at the first request drawn.
     assert "request 1 of 3" in page.walk_title.text()
+    assert page.walk_title.text().endswith("not audited yet")
     assert page.progress_label.text() == "0 of 3 audited"
     request_text = page.section_views["request"].toPlainText()
     assert "Robbery in the second degree" in request_text
@@ -107,8 +108,9 @@ def test_draw_walk_record_and_reopen(
         qtbot.mouseClick(page.record_button, Qt.MouseButton.LeftButton)
     assert shown_messages.boxes == []
     assert "request 2 of 3" in page.walk_title.text()  # stays on the request
+    assert page.walk_title.text().endswith(" - audited")
     assert page.progress_label.text() == "1 of 3 audited"
-    assert page.sample_table.item(0, 6).text() == "1 of 3 audited"
+    assert page.sample_table.item(0, 5).text() == "1 of 3"
     assert "NOT compliant - Attestations were given after the search." in (
         page.findings_view.toPlainText()
     )
@@ -118,7 +120,7 @@ def test_draw_walk_record_and_reopen(
 
     # Reopen: the sample, its progress and the finding are there.
     again = make_page(qtbot, ws, admin)
-    assert again.sample_table.item(0, 6).text() == "1 of 3 audited"
+    assert again.sample_table.item(0, 5).text() == "1 of 3"
     again.select_sample(sample.sample_id)
     assert "request 1 of 3" in again.walk_title.text()
     assert again.findings_view.toPlainText() == "No finding recorded yet."

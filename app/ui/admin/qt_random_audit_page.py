@@ -56,7 +56,7 @@ from app.errors import FrxError
 from app.ui import messages
 from app.ui.qt_lead_banner import QtLeadBanner
 
-SAMPLE_COLUMNS = ("Sample", "Drawn", "By", "Period", "Requests", "Seed", "Audited")
+SAMPLE_COLUMNS = ("Sample", "Drawn", "Period", "Requests", "Seed", "Audited")
 OUTCOMES = (("Compliant", True), ("Not compliant", False))
 NOTE_MIN = 5
 
@@ -121,7 +121,7 @@ class QtRandomAuditPage(QWidget):
         self.splitter.addWidget(self._build_samples_side())
         self.splitter.addWidget(self._build_walk_side())
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([460, 740])
+        self.splitter.setSizes([540, 760])
         body = QVBoxLayout()
         body.setContentsMargins(12, 8, 12, 8)
         body.addWidget(heading)
@@ -258,12 +258,11 @@ class QtRandomAuditPage(QWidget):
         for row, s in enumerate(self.samples):
             cells = (
                 str(s.sample_id),
-                f"{s.drawn_at:%Y-%m-%d %H:%M}",
-                s.drawn_by,
+                f"{s.drawn_at:%Y-%m-%d} {s.drawn_by}",
                 period_text(s),
                 f"{len(s.request_ids)} of {s.population}",
                 str(s.seed),
-                progress_text(s),
+                "{} of {}".format(*audit_progress(s)),
             )
             for col, text in enumerate(cells):
                 table.setItem(row, col, QTableWidgetItem(text))
@@ -353,6 +352,7 @@ class QtRandomAuditPage(QWidget):
         self.walk_title.setText(
             f"Sample {sample.sample_id} (seed {sample.seed}) - request {case_file.position} of "
             f"{case_file.total}: {case_file.request_number}{case}"
+            + (" - audited" if case_file.findings else " - not audited yet")
         )
         self.progress_label.setText(progress_text(sample))
         for section in case_file.sections:
