@@ -15,6 +15,7 @@ from app.casework.audit_walk import SECTION_TITLES, audit_case_file, audit_progr
 from app.casework.workstation import Workstation
 from app.errors import InvalidInput, PermissionDenied
 from app.policy.roles import Role
+from app.records.case_models import CaseRequest
 
 
 def test_case_file_shows_every_section_and_the_read_is_audited(
@@ -93,3 +94,21 @@ def test_progress_counts_requests_with_a_finding(ws: Workstation, yale_dir: Path
         audit_case_file(ws, user=people.examiner, sample_id=sample.sample_id, request_id=first)
     denied = events(ws, "permission.denied")
     assert [e.actor for e in denied] == ["lena", "erin"]
+
+
+def test_a_request_purged_since_the_draw_is_shown_as_no_longer_held(ws: Workstation) -> None:
+    people = make_people(ws)
+    opened = requests.open_request(ws, user=people.examiner, intake=intake(case_number="C-1"))
+    since, until = ws.now() - timedelta(days=1), ws.now() + timedelta(days=1)
+    sample = supervision.draw_audit_sample(
+        ws, user=people.supervisor, n=1, since=since, until=until, seed=5
+    )
+    with ws.database.session() as session:  # as a retention purge would
+        session.delete(session.get(CaseRequest, opened.request_id))
+    case_file = audit_case_file(
+        ws, user=people.supervisor, sample_id=sample.sample_id, request_id=opened.request_id
+    )
+    assert not case_file.held and case_file.case_number is None
+    assert "no longer held" in case_file.section("request").text
+    assert case_file.section("search").text == "Nothing recorded."
+    assert events(ws, "audit.case_read")[0].details_dict["held"] is False
