@@ -11,14 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from case_support import PASSWORD, add_user, events
+from case_support import PASSWORD, add_user, events, make_people
 from compliance_support import SKIP, worked_case
 from pypdf import PdfReader
 
 from app import cli
 from app.casework import compliance, compliance_files
 from app.casework.workstation import Workstation
-from app.errors import InvalidInput, PermissionDenied
+from app.errors import InvalidInput, PermissionDenied, StorageError
 from app.policy.roles import Role
 
 
@@ -237,3 +237,42 @@ def test_frx_supervision_prints_counts_and_writes_files(
         "--as", "erin",
     )
     assert code == 2 and "supervisor or administrator" in err
+
+
+def test_files_are_whole_or_absent(
+    ws: Workstation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = make_people(ws)
+    supervisor = people.supervisor
+    with pytest.raises(InvalidInput, match="is a folder"):
+        compliance_files.write_compliance_report(
+            ws, user=supervisor, since=None, until=None, path=tmp_path
+        )
+    with pytest.raises(InvalidInput, match="does not exist"):
+        compliance_files.export_transparency(
+            ws, user=supervisor, year=2026, path=tmp_path / "missing" / "figures.csv"
+        )
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "empty.pdf"
+    with pytest.raises(PermissionDenied):
+        compliance_files.write_compliance_report(
+            ws, user=people.examiner, since=None, until=None, path=target
+        )
+    assert not target.exists()
+
+    def no_audit(*args: object, **kwargs: object) -> None:
+        raise StorageError("The database is read-only.")
+
+    monkeypatch.setattr(compliance_files, "audit", no_audit)
+    with pytest.raises(StorageError, match="read-only"):
+        compliance_files.write_compliance_report(
+            ws, user=supervisor, since=None, until=None, path=target
+        )
+    assert list(out.iterdir()) == []  # neither the file nor a temporary part is left
+    monkeypatch.undo()
+    written = compliance_files.write_compliance_report(
+        ws, user=supervisor, since=None, until=None, path=target
+    )
+    text = " ".join(p.extract_text() for p in PdfReader(written.path).pages)
+    assert "No searches in this period." in " ".join(text.split())
