@@ -9,6 +9,8 @@ result dataclasses when a screen needs all of it). Nothing here touches the data
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -64,6 +66,7 @@ from app.ui.comparison.model import FaceSide
 
 Progress = Callable[[int, int, str], None]
 Cancelled = Callable[[], bool]
+THUMBNAIL_CACHE_SIZE = 300  # candidate thumbnails kept for this session (~50 KB each)
 CLOSED_STATUSES = frozenset({"concluded_lead", "concluded_no_lead", "closed"})
 REVIEW_WORDS = {
     "not_submitted": "not sent for second review",
@@ -251,6 +254,8 @@ class CaseDesk:
     def __init__(self, ws: Workstation, user: SignedInUser) -> None:
         self.ws = ws
         self.user = user
+        self._thumbs: OrderedDict[tuple[int, int], npt.NDArray[np.uint8]] = OrderedDict()
+        self._thumbs_lock = threading.Lock()  # thumbnails are made on worker threads
 
     # ------------------------------------------------------------------------------ queue
     def queue_kinds(self) -> list[QueueKind]:
@@ -372,12 +377,26 @@ class CaseDesk:
         return search_shown(case_search.get_search(self.ws, user=self.user, search_id=search_id))
 
     def thumbnail(self, photo_id: int, size: int = 128) -> npt.NDArray[np.uint8]:
-        """A candidate's gallery photo, shrunk for the list."""
+        """A candidate's gallery photo, shrunk for the list (kept: reopening a case is instant).
+
+        The returned array is shared with the cache: read it, never change it.
+        """
+        key = (photo_id, size)
+        with self._thumbs_lock:
+            cached = self._thumbs.get(key)
+            if cached is not None:
+                self._thumbs.move_to_end(key)
+                return cached
         data = case_gallery.photo_image(self.ws, photo_id=photo_id)
         rgb = decode_image(data, max_pixels=self.ws.settings.max_image_pixels).rgb
         height, width = rgb.shape[:2]
         step = max(1, min(height, width) // size)
-        return np.ascontiguousarray(rgb[::step, ::step])
+        thumb = np.ascontiguousarray(rgb[::step, ::step])
+        with self._thumbs_lock:
+            self._thumbs[key] = thumb
+            while len(self._thumbs) > THUMBNAIL_CACHE_SIZE:
+                self._thumbs.popitem(last=False)
+        return thumb
 
     # ------------------------------------------------------------------------------ compare
     def probe_faces(self, probe_id: int, version_id: int) -> tuple[FaceSide, FaceSide | None]:

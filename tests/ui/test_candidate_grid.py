@@ -1,6 +1,7 @@
 """The candidate list as a grid of photo cards: thumbnail, rank, score (explained in the tooltip,
 never a percent), photo date and most recent photo date; List/Grid and Ctrl+G switch the view
-keeping the selection; Enter and double-click open the comparison from the grid too."""
+keeping the selection; Enter and double-click open the comparison from the grid too; the
+pictures are kept for the session so a case opens again with its pictures at once."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
+import pytest
+from case_ui_support import enrol_gallery
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from app.casework.accounts import SignedInUser
+from app.casework.index_sync import forget_open_indexes
+from app.casework.workstation import Workstation
+from app.ui import case_desk
+from app.ui.case_desk import CaseDesk
 from app.ui.case_views import CandidateRow
 from app.ui.qt_candidate_list import CARD_COLUMN, GRID_THUMB_SIZE, THUMB_SIZE, QtCandidateList
 
@@ -103,3 +112,32 @@ def test_list_and_grid_switch_keeping_the_selection_and_open_by_keyboard(qtbot: 
     assert widget.current_row() == 0 and widget.table.selectionModel().isRowSelected(0)
     qtbot.keyClick(widget.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     assert widget.grid_mode() and widget.grid.hasFocus()
+
+
+def test_thumbnails_are_kept_for_the_session_least_recently_used_dropped(
+    ws: Workstation, admin: SignedInUser, examiner: SignedInUser, lfw_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    forget_open_indexes()
+    photos = list(enrol_gallery(ws, admin, lfw_dir).values())
+    desk = CaseDesk(ws, examiner)
+    reads: list[int] = []
+    read_photo = case_desk.case_gallery.photo_image
+
+    def counted(ws: Workstation, *, photo_id: int) -> bytes:
+        reads.append(photo_id)
+        return read_photo(ws, photo_id=photo_id)
+
+    monkeypatch.setattr(case_desk.case_gallery, "photo_image", counted)
+    monkeypatch.setattr(case_desk, "THUMBNAIL_CACHE_SIZE", 3)
+    first = desk.thumbnail(photos[0])
+    assert first.ndim == 3 and min(first.shape[:2]) >= 128 and first.dtype == np.uint8
+    assert desk.thumbnail(photos[0]) is first and reads == [photos[0]]  # kept, not read again
+    for photo in photos[1:4]:
+        desk.thumbnail(photo)
+    assert reads == photos[:4]
+    desk.thumbnail(photos[3])
+    assert reads == photos[:4]
+    again = desk.thumbnail(photos[0])  # the least recently used one was dropped: read again
+    assert reads == [*photos[:4], photos[0]] and np.array_equal(again, first)
+    forget_open_indexes()
