@@ -66,7 +66,7 @@ from app.ui.comparison.model import FaceSide
 
 Progress = Callable[[int, int, str], None]
 Cancelled = Callable[[], bool]
-THUMBNAIL_CACHE_SIZE = 300  # candidate thumbnails kept for this session (~50 KB each)
+THUMBNAIL_CACHE_SIZE = 200  # candidate thumbnails kept for this session (50-200 KB each)
 CLOSED_STATUSES = frozenset({"concluded_lead", "concluded_no_lead", "closed"})
 REVIEW_WORDS = {
     "not_submitted": "not sent for second review",
