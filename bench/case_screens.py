@@ -10,7 +10,8 @@ with the reference it is compared with in the same run:
 - switching candidate in the comparison (PageDown) at an examiner's pace (~0.4 s per candidate,
   the neighbours prepared on a worker; also until the photo is on screen), back-to-back without
   processing events (worst case) and every 50 ms (key repeat): median, p95 and worst (ms) of the
-  time the GUI thread is busy; reference: the same switches once every face is prepared.
+  time the GUI thread is busy; reference: switching between two candidates whose faces are
+  prepared.
   Target: <= 100 ms.
 - cold start of a new process to the sign-in window (s); reference: a bare Qt window in a new
   process. Target: <= 3 s.
@@ -192,7 +193,8 @@ def main() -> None:
     screen = comparison.compare_screen
 
     def on_screen() -> bool:
-        return not screen.face_pending()
+        # A checkout from before background face loading always has the face on screen.
+        return not getattr(screen, "face_pending", lambda: False)()
 
     def switches(pause_s: float, steps: int, shown: list[float] | None = None) -> list[float]:
         """GUI-thread time of each PageDown; ``shown``: time until its photo was on screen."""
@@ -225,10 +227,18 @@ def main() -> None:
     last_shown = wait_for(app, on_screen)
     repeat = switches(0.05, min(10, count - 1 - screen.current_index()))  # ~ key auto-repeat
     repeat_shown = wait_for(app, on_screen)
-    wait_for(app, lambda: not comparison.faces.queued() and not comparison.faces.loading(
-        screen.current_index()))
+    # The reference: back and forth between two candidates whose faces are prepared.
     screen.go_to_candidate(0)
-    warm = switches(0.0, steps)  # every face prepared now: the reference
+    wait_for(app, on_screen)
+    faces = getattr(comparison, "faces", None)
+    if faces is not None:
+        wait_for(app, lambda: faces.get(1) is not None)
+    warm = []
+    for step in range(steps):
+        started = time.perf_counter()
+        screen.go_to_candidate(1 - step % 2)
+        warm.append(time.perf_counter() - started)
+        assert on_screen()
     for name, values in (("warm", warm), ("paced", paced), ("shown", paced_shown),
                          ("rushed", rushed), ("repeat", repeat)):
         print(f"  raw {name}: " + " ".join(f"{v * 1000:.0f}" for v in values))

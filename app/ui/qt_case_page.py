@@ -370,15 +370,14 @@ class QtCasePage(QWidget):
 
         thumbs: dict[int, Any] = {}
 
-        def arrived(_done: int, _total: int, candidate: str) -> None:
-            rgb = thumbs.pop(int(candidate), None)
-            if rgb is not None:
-                self.candidates.set_thumbnail(int(candidate), rgb)
+        def arrived(_done: int, _total: int, _candidate: str) -> None:
+            # Everything ready so far in one go (progress reports are thinned out).
+            ready = {cid: thumbs.pop(cid) for cid in list(thumbs)}
+            if ready:
+                self.candidates.set_thumbnails(ready)
 
         def finished(_result: object) -> None:
-            for candidate_id, rgb in list(thumbs.items()):
-                self.candidates.set_thumbnail(candidate_id, rgb)
-            thumbs.clear()
+            arrived(0, 0, "")
 
         self._thumb_task = run_in_background(
             load, on_done=finished, on_progress=arrived, on_error=lambda exc: None,

@@ -79,6 +79,13 @@ def test_grid_cards_show_rank_score_and_dates_never_a_percent(qtbot: QtBot) -> N
     assert card.height() == GRID_THUMB_SIZE and small.height() == THUMB_SIZE
     assert card.toImage().pixelColor(card.width() // 2, card.height() // 2).red() > 150
 
+    changes: list[tuple[int, int, int, int]] = []
+    model.dataChanged.connect(lambda top, bottom, _roles: changes.append(
+        (top.row(), top.column(), bottom.row(), bottom.column())))
+    widget.set_thumbnails({12: picture, 13: picture})  # as the worker delivers them: at once
+    assert model.has_thumbnail(12) and model.has_thumbnail(13)
+    assert changes == [(1, 0, 2, CARD_COLUMN)]  # one change for both rows and both views
+
 
 def test_list_and_grid_switch_keeping_the_selection_and_open_by_keyboard(qtbot: QtBot) -> None:
     widget = shown_list(qtbot)
