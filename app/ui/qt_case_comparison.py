@@ -93,6 +93,7 @@ class QtCaseComparison(QWidget):
         self.rows: list[CandidateRow] = []
         self.read_only = True
         self.faces = CandidateFaces(self)
+        self._faces_key: tuple[int, tuple[int, ...]] | None = None
         self._summaries: dict[int, ComparisonSummary] = {}  # candidate id -> latest
         self._comparison_ids: dict[int, int] = {}  # candidate id -> id (written by workers too)
         self._ids_lock = threading.Lock()
@@ -153,7 +154,11 @@ class QtCaseComparison(QWidget):
         self.rows = list(search.rows)
         desk, request_id = self.desk, self.request_id
         rows = list(self.rows)
-        self.faces.reset(lambda position: desk.candidate_face(rows[position]), len(rows))
+        faces_key = (search.search_id, tuple(row.photo_id for row in rows))
+        if faces_key != self._faces_key:  # the same search again keeps its prepared faces
+            self._faces_key = faces_key
+            self.faces.reset(lambda position: desk.candidate_face(rows[position]), len(rows))
+        prepared = self.faces.get(index)
         # The neighbours are prepared while the probe and this candidate load.
         self.faces.want(neighbours(index))
         probe_id = search.summary.probe_id
@@ -169,7 +174,7 @@ class QtCaseComparison(QWidget):
             progress(0, 3, "Preparing the probe")
             original, edited = desk.probe_faces(probe_id, version or 0)
             progress(1, 3, "Preparing the candidate")
-            face = desk.candidate_face(row)
+            face = prepared if prepared is not None else desk.candidate_face(row)
             progress(2, 3, "Reading earlier answers")
             return original, edited, face, desk.comparisons_of(request_id)
 

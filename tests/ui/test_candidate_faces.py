@@ -25,7 +25,7 @@ from app.casework.accounts import SignedInUser
 from app.casework.index_sync import forget_open_indexes
 from app.casework.workstation import Workstation
 from app.ui.candidate_faces import CandidateFaces
-from app.ui.case_desk import CaseDesk
+from app.ui.case_desk import CaseDesk, ProbeShown, SearchShown
 from app.ui.case_views import CandidateRow, IntakeForm
 from app.ui.comparison.model import Answer, CandidateView, FaceSide
 from app.ui.comparison.qt_comparison_screen import LOADING_TEXT, QtComparisonScreen
@@ -222,7 +222,7 @@ def test_candidate_faces_drop_the_results_of_an_earlier_list(
 # -- the case's comparison screen, on real photographs -----------------------------------------
 @pytest.fixture
 def opened(qtbot: QtBot, ws: Workstation, admin: SignedInUser, examiner: SignedInUser,
-           lfw_dir: Path) -> Iterator[QtCaseComparison]:
+           lfw_dir: Path) -> Iterator[tuple[QtCaseComparison, SearchShown, ProbeShown]]:
     forget_open_indexes()
     enrol_gallery(ws, admin, lfw_dir)
     qualify(ws, admin, examiner)
@@ -243,13 +243,15 @@ def opened(qtbot: QtBot, ws: Workstation, admin: SignedInUser, examiner: SignedI
     comparison.show()
     with qtbot.waitSignal(comparison.loaded, timeout=60_000):
         comparison.open(search, shown, 0, read_only=False)
-    yield comparison
+    yield comparison, search, shown
     forget_open_indexes()
 
 
 def test_case_comparison_prepares_faces_on_a_worker_and_shows_the_current_one(
-        qtbot: QtBot, opened: QtCaseComparison, monkeypatch: pytest.MonkeyPatch) -> None:
-    comparison, screen = opened, opened.compare_screen
+        qtbot: QtBot, opened: tuple[QtCaseComparison, SearchShown, ProbeShown],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    comparison = opened[0]
+    screen = comparison.compare_screen
     faces = comparison.faces
     qtbot.waitUntil(lambda: not faces.queued() and not faces.loading(1)
                     and not faces.loading(2), timeout=60_000)
@@ -289,3 +291,26 @@ def test_case_comparison_prepares_faces_on_a_worker_and_shows_the_current_one(
     qtbot.waitUntil(lambda: not screen.face_pending(), timeout=60_000)
     face = screen.view.candidate()
     assert face is not None and comparison.rows[3].subject_reference in face.label
+
+
+def test_opening_the_same_search_again_keeps_the_prepared_faces(
+        qtbot: QtBot, opened: tuple[QtCaseComparison, SearchShown, ProbeShown],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    comparison, search, shown = opened
+    faces = comparison.faces
+    qtbot.waitUntil(lambda: faces.get(1) is not None and faces.get(2) is not None,
+                    timeout=60_000)
+    prepared = faces.get(1)
+    desk = comparison.desk
+    prepare = desk.candidate_face
+    asked: list[str] = []
+
+    def counted(row: CandidateRow) -> FaceSide:
+        asked.append(row.subject_reference)
+        return prepare(row)
+
+    monkeypatch.setattr(desk, "candidate_face", counted)
+    with qtbot.waitSignal(comparison.loaded, timeout=60_000):  # back to the case, candidate 2
+        comparison.open(search, shown, 1, read_only=False)
+    assert comparison.compare_screen.view.candidate() is prepared
+    assert search.rows[1].subject_reference not in asked  # not prepared a second time
