@@ -293,11 +293,14 @@ class QtCandidateList(QWidget):
         grid.setMovement(QListView.Movement.Static)
         grid.setResizeMode(QListView.ResizeMode.Adjust)
         grid.setWrapping(True)
-        grid.setWordWrap(True)
-        grid.setUniformItemSizes(True)
+        grid.setWordWrap(False)  # one card line per text line; the grid is wide enough
+        grid.setUniformItemSizes(False)  # a card with a "(newer)" line is wider
         grid.setIconSize(QSize(GRID_THUMB_SIZE, GRID_THUMB_SIZE))
-        line = grid.fontMetrics().lineSpacing()
-        grid.setGridSize(QSize(GRID_THUMB_SIZE + 60, GRID_THUMB_SIZE + 5 * line + 16))
+        metrics = grid.fontMetrics()
+        line = metrics.lineSpacing()
+        # Room for the picture, the longest usual line and five lines.
+        width = max(GRID_THUMB_SIZE, metrics.horizontalAdvance("most recent 2000-01-01 (newer)"))
+        grid.setGridSize(QSize(width + 16, GRID_THUMB_SIZE + 5 * line + 16))
         grid.setSpacing(4)
         return grid
 

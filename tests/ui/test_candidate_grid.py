@@ -100,6 +100,8 @@ def test_list_and_grid_switch_keeping_the_selection_and_open_by_keyboard(qtbot: 
     first = widget.grid.visualRect(widget.model.index(0, CARD_COLUMN))
     second = widget.grid.visualRect(widget.model.index(1, CARD_COLUMN))
     assert first.width() >= GRID_THUMB_SIZE and first.height() > GRID_THUMB_SIZE
+    longest = widget.grid.fontMetrics().horizontalAdvance("most recent 2023-06-01 (newer)")
+    assert first.width() >= longest  # the card's lines are never cut short
     assert second.left() > first.left() and second.top() == first.top()
 
     activated: list[int] = []
