@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_PAGE = "queue"
 COMPARISON_STATE_KEY = "comparison/layout"
+CANDIDATE_GRID_KEY = "candidates/grid"  # the examiner's last choice of list or grid
 
 
 class CaseScreens(QObject):
@@ -181,6 +182,9 @@ class CaseScreens(QObject):
             window.add_page(key, page, title=title)
             window.remember_splitter("case", page.splitter)
             self._restore_comparison(page.comparison.compare_screen)
+            page.candidates.set_grid_mode(
+                str(window.ui_settings().value(CANDIDATE_GRID_KEY, "false")) == "true")
+            page.candidates.grid_mode_changed.connect(self._remember_grid_mode)
         window.show_page(key)
         page.refresh()
         return page
@@ -204,6 +208,11 @@ class CaseScreens(QObject):
     # ------------------------------------------------------------------------------ state
     def _changes_made(self, _changes: object) -> None:
         self.queue.refresh()
+
+    def _remember_grid_mode(self, grid: bool) -> None:
+        settings = self.window.ui_settings()
+        settings.setValue(CANDIDATE_GRID_KEY, "true" if grid else "false")
+        settings.sync()
 
     def _restore_comparison(self, screen: QWidget) -> None:
         value = self.window.ui_settings().value(COMPARISON_STATE_KEY)

@@ -217,6 +217,7 @@ class QtCandidateList(QWidget):
     """Caption (search, model, count) over the candidate table."""
 
     candidate_activated = Signal(int)  # row index in the list
+    grid_mode_changed = Signal(bool)  # the examiner switched between list and grid
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -310,6 +311,7 @@ class QtCandidateList(QWidget):
     def set_grid_mode(self, grid: bool, *, focus: bool = False) -> None:
         """Show the photo grid (True) or the list; the selected candidate stays selected."""
         view: QAbstractItemView = self.grid if grid else self.table
+        changed = grid != self.grid_mode()
         self.stack.setCurrentWidget(view)
         (self.grid_button if grid else self.list_button).setChecked(True)
         current = self.table.currentIndex()
@@ -317,6 +319,8 @@ class QtCandidateList(QWidget):
             view.scrollTo(self.model.index(current.row(), CARD_COLUMN if grid else 0))
         if focus:
             view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if changed:
+            self.grid_mode_changed.emit(grid)
 
     def current_view(self) -> QAbstractItemView:
         return self.grid if self.grid_mode() else self.table

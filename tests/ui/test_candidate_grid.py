@@ -1,7 +1,8 @@
 """The candidate list as a grid of photo cards: thumbnail, rank, score (explained in the tooltip,
 never a percent), photo date and most recent photo date; List/Grid and Ctrl+G switch the view
 keeping the selection; Enter and double-click open the comparison from the grid too; the
-pictures are kept for the session so a case opens again with its pictures at once."""
+pictures are kept for the session so a case opens again with its pictures at once; the choice of
+list or grid is remembered."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -25,8 +27,10 @@ from app.casework.index_sync import forget_open_indexes
 from app.casework.workstation import Workstation
 from app.ui import case_desk
 from app.ui.case_desk import CaseDesk
-from app.ui.case_views import CandidateRow
+from app.ui.case_screens import CaseScreens, install_case_screens
+from app.ui.case_views import CandidateRow, IntakeForm
 from app.ui.qt_candidate_list import CARD_COLUMN, GRID_THUMB_SIZE, THUMB_SIZE, QtCandidateList
+from app.ui.qt_main_window import QtMainWindow
 
 TOOLTIP = "Smaller is more similar. It is not a probability."
 ROWS = [
@@ -150,3 +154,38 @@ def test_thumbnails_are_kept_for_the_session_least_recently_used_dropped(
     again = desk.thumbnail(photos[0])  # the least recently used one was dropped: read again
     assert reads == [*photos[:4], photos[0]] and np.array_equal(again, first)
     forget_open_indexes()
+
+
+def _request(screens: CaseScreens, ws: Workstation, case_number: str) -> int:
+    return screens.desk.create_request(IntakeForm(
+        case_number=case_number, requesting_officer="Det. Ray", requesting_agency="PD",
+        purpose_code=ws.profile.purposes[0].code, offense="Burglary", narrative="Door camera.",
+        probe_source="agency_personnel", probe_obtained_how="Exported by Det. Ray.",
+        attests_lawful_source=True, attests_not_protected_basis=True,
+        attests_actual_subject=True,
+    ))
+
+
+def test_the_choice_of_list_or_grid_is_remembered(
+    qtbot: QtBot, ws: Workstation, examiner: SignedInUser,
+    make_main_window: Callable[..., object],
+) -> None:
+    window = make_main_window(examiner, ensure_model=False)
+    assert isinstance(window, QtMainWindow)
+    screens = install_case_screens(window)
+    assert isinstance(screens, CaseScreens)
+    first, second = _request(screens, ws, "2026-CR-0201"), _request(screens, ws, "2026-CR-0202")
+    page = screens.open_case(first)
+    assert not page.candidates.grid_mode()  # the list until the examiner chooses the grid
+    page.candidates.grid_button.click()
+    assert page.candidates.grid_mode()
+    assert screens.open_case(second).candidates.grid_mode()  # the next case opens as a grid
+
+    later = make_main_window(examiner, ensure_model=False)  # the next session, same machine
+    assert isinstance(later, QtMainWindow)
+    later_screens = install_case_screens(later)
+    assert isinstance(later_screens, CaseScreens)
+    again = later_screens.open_case(first)
+    assert again.candidates.grid_mode()
+    again.candidates.list_button.click()
+    assert not later_screens.open_case(second).candidates.grid_mode()
