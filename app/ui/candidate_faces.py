@@ -3,10 +3,11 @@
 Decoding a gallery photo and finding its face takes a few hundred milliseconds, far too long for
 the GUI thread when the examiner presses Page Down. This object keeps the prepared faces of one
 candidate list (least recently used dropped first) and prepares the ones it is asked for, one at
-a time on :func:`app.ui.workers.run_in_background`, most wanted first:
-:meth:`want` replaces the waiting list, so faces the examiner has already moved past are never
-started. A result always arrives through :attr:`ready` on the GUI thread; one that belongs to an
-earlier list (:meth:`reset` was called since) is dropped.
+a time on :func:`app.ui.workers.run_in_background`, most wanted first: :meth:`want` replaces the
+waiting list, so faces the examiner has already moved past are never started. A face that failed
+is not tried again until :meth:`forget_error`. A result always arrives through :attr:`ready` (or
+:attr:`failed`) on the GUI thread; one that belongs to an earlier list (:meth:`reset` was called
+since) is dropped.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ class CandidateFaces(QObject):
 
     def error(self, index: int) -> BaseException | None:
         return self._errors.get(index)
+
+    def forget_error(self, index: int) -> None:
+        """Let a face that failed be tried again (when the examiner comes back to it)."""
+        self._errors.pop(index, None)
 
     def loading(self, index: int) -> bool:
         """Whether the face is being prepared or waits for its turn."""

@@ -225,6 +225,7 @@ class QtCaseComparison(QWidget):
         index = self._index_of(candidate)
         face = self.faces.get(index)
         if face is None:
+            self.faces.forget_error(index)  # shown again: a photo that failed is tried again
             self.faces.want([index])  # first in line; the neighbours follow (_candidate_changed)
         return face
 

@@ -20,10 +20,12 @@ from case_ui_support import PROBE_PERSON, enrol_gallery, lfw_path, qualify
 from comparison_faces import synthetic_face, worksheet_items
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
+from shell_support import ShownMessages
 
 from app.casework.accounts import SignedInUser
 from app.casework.index_sync import forget_open_indexes
 from app.casework.workstation import Workstation
+from app.errors import InvalidInput
 from app.ui.candidate_faces import CandidateFaces
 from app.ui.case_desk import CaseDesk, ProbeShown, SearchShown
 from app.ui.case_views import CandidateRow, IntakeForm
@@ -193,6 +195,12 @@ def test_candidate_faces_one_at_a_time_most_wanted_first_stale_waiting_dropped(
     qtbot.waitUntil(lambda: ready[-1] == 5, timeout=WAIT)
     assert cache.get(3) is None  # capacity 3: the least recently used one (3) went first
     assert cache.get(1) is faces[1] and cache.get(5) is faces[0]
+    cache.forget_error(4)  # the examiner comes back to it: tried once more
+    cache.want([4])
+    assert cache.loading(4)
+    load.gate.release()
+    qtbot.waitUntil(lambda: failed == [4, 4], timeout=WAIT)
+    assert load.calls.count(4) == 2
 
 
 def test_candidate_faces_drop_the_results_of_an_earlier_list(
@@ -314,3 +322,35 @@ def test_opening_the_same_search_again_keeps_the_prepared_faces(
         comparison.open(search, shown, 1, read_only=False)
     assert comparison.compare_screen.view.candidate() is prepared
     assert search.rows[1].subject_reference not in asked  # not prepared a second time
+
+
+def test_a_photo_that_cannot_be_prepared_says_so_and_is_tried_again_on_return(
+        qtbot: QtBot, opened: tuple[QtCaseComparison, SearchShown, ProbeShown],
+        monkeypatch: pytest.MonkeyPatch, shown_messages: ShownMessages) -> None:
+    comparison = opened[0]
+    screen = comparison.compare_screen
+    desk = comparison.desk
+    prepare = desk.candidate_face
+    broken = comparison.rows[4].subject_reference
+    tries: list[str] = []
+
+    def failing(row: CandidateRow) -> FaceSide:
+        if row.subject_reference == broken:
+            tries.append(broken)
+            raise InvalidInput("The stored photo cannot be read.")
+        return prepare(row)
+
+    monkeypatch.setattr(desk, "candidate_face", failing)
+    screen.go_to_candidate(4)
+    pane = screen.view.candidate_pane
+    qtbot.waitUntil(lambda: "cannot be read" in pane.placeholder(), timeout=60_000)
+    assert screen.face_pending()  # the worksheet stays locked: no photo, no answers
+    screen.worksheet.answer_current("similar")
+    assert screen.worksheet.progress_text().startswith("0 of")
+    assert shown_messages.texts == []  # said on the picture, no message box per candidate
+    screen.go_to_candidate(3)
+    qtbot.waitUntil(lambda: not screen.face_pending(), timeout=60_000)
+    screen.go_to_candidate(4)
+    assert pane.placeholder() == LOADING_TEXT
+    qtbot.waitUntil(lambda: "cannot be read" in pane.placeholder(), timeout=60_000)
+    assert tries.count(broken) >= 2  # tried again when the examiner came back
