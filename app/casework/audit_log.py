@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.casework.account_rules import SignedInUser, roles_of
+from app.casework.case_access import first_conclusion_visible
 from app.casework.workstation import Workstation
 from app.errors import InvalidInput, PermissionDenied
 from app.policy.gates import Decision
@@ -396,14 +397,15 @@ def query_page(
 
 
 BLIND_KEYS = ("answers", "conclusion")
-WITHHELD = "withheld until the second review is recorded"
+WITHHELD = "withheld until the second review is finished"
 
 
 def withhold_unreviewed_answers(
     session: Session, by: SignedInUser, rows: list[AuditRow]
 ) -> list[AuditRow]:
     """The first examiner's answers and conclusion, hidden from everyone else until the second
-    review of that comparison is recorded: a supervisor who reads the audit log may be the blind
+    review of that comparison is finished (the blind-review rule of
+    :func:`first_conclusion_visible`): a supervisor who reads the audit log may be the blind
     reviewer (MPTC IV.E.2). The stored events are unchanged; exports carry them in full."""
     candidates = {
         int(row.object_id)
@@ -415,21 +417,8 @@ def withhold_unreviewed_answers(
     }
     if not candidates:
         return rows
-    reviewed = set(
-        session.execute(
-            select(Review.comparison_id).where(
-                Review.comparison_id.in_(candidates), Review.status == "recorded"
-            )
-        ).scalars()
-    )
-    own = set(
-        session.execute(
-            select(Comparison.id).where(
-                Comparison.id.in_(candidates), Comparison.examiner_id == by.user_id
-            )
-        ).scalars()
-    )
-    hidden = candidates - reviewed - own
+    shown = session.execute(select(Comparison).where(Comparison.id.in_(candidates))).scalars()
+    hidden = {c.id for c in shown if not first_conclusion_visible(c, by, session)}
     result = []
     for row in rows:
         if row.object_type == "comparison" and row.object_id in {str(i) for i in hidden}:

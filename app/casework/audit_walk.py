@@ -25,7 +25,7 @@ from app.casework.audit_samples import (
     get_audit_sample,
     require_auditor,
 )
-from app.casework.case_access import audit, username_of
+from app.casework.case_access import audit, first_conclusion_visible, username_of
 from app.casework.workstation import Workstation
 from app.errors import InvalidInput, PolicyViolation
 from app.records.case_models import (
@@ -206,9 +206,19 @@ def _item_label(ws: Workstation, item_id: str) -> str:
         return item_id
 
 
-def _worksheet_lines(ws: Workstation, comparisons: list[Comparison]) -> tuple[str, ...]:
+def _worksheet_lines(
+    ws: Workstation, comparisons: list[Comparison], user: SignedInUser, session: Session
+) -> tuple[str, ...]:
     lines = []
     for c in comparisons:
+        if not first_conclusion_visible(c, user, session):
+            # The auditor may be its blind reviewer (MPTC IV.E.2): nothing of the first findings.
+            lines.append(
+                f"Comparison {c.id} of candidate {c.candidate.rank} "
+                f"({c.candidate.subject_reference}) by {c.examiner}: {c.status}; answers and "
+                "conclusion withheld until the second review is finished"
+            )
+            continue
         lines.append(
             f"Comparison {c.id} of candidate {c.candidate.rank} ({c.candidate.subject_reference})"
             f" by {c.examiner}: {c.status}, conclusion {c.conclusion or '-'}; worksheet "
@@ -264,7 +274,9 @@ def _dissemination_lines(reports: list[Report]) -> tuple[str, ...]:
     )
 
 
-def _sections(ws: Workstation, session: Session, row: CaseRequest) -> tuple[CaseFileSection, ...]:
+def _sections(
+    ws: Workstation, session: Session, row: CaseRequest, user: SignedInUser
+) -> tuple[CaseFileSection, ...]:
     searches = list(
         session.execute(
             select(CaseSearch).where(CaseSearch.request_id == row.id).order_by(CaseSearch.id)
@@ -300,7 +312,7 @@ def _sections(ws: Workstation, session: Session, row: CaseRequest) -> tuple[Case
         "probe": _probe_lines(row.probes),
         "search": _search_lines(searches),
         "candidates": _candidate_lines(searches),
-        "worksheet": _worksheet_lines(ws, comparisons),
+        "worksheet": _worksheet_lines(ws, comparisons, user, session),
         "review": _review_lines(reviews, skips),
         "reports": _report_lines(reports),
         "dissemination": _dissemination_lines(reports),
@@ -336,7 +348,7 @@ def audit_case_file(
             case_number = None
         else:
             number, case_number = row.request_number, row.case_number
-            sections = _sections(ws, session, row)
+            sections = _sections(ws, session, row, user)
         audit(
             ws,
             session,

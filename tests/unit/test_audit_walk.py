@@ -112,3 +112,45 @@ def test_a_request_purged_since_the_draw_is_shown_as_no_longer_held(ws: Workstat
     assert "no longer held" in case_file.section("request").text
     assert case_file.section("search").text == "Nothing recorded."
     assert events(ws, "audit.case_read")[0].details_dict["held"] is False
+
+
+def test_case_file_withholds_first_findings_until_the_blind_review_is_finished(
+    ws: Workstation, yale_dir: Path
+) -> None:
+    """The supervisor walking the sample may be the comparison's blind reviewer."""
+    from case_support import all_answers, candidate_id, load_case
+
+    from app.casework import comparisons, reviews
+
+    case = load_case(ws, yale_dir)
+    people = case.people
+    started = comparisons.start_comparison(
+        ws, user=people.examiner, candidate_id=candidate_id(case, "YALE-03")
+    )
+    answers: dict[str, comparisons.AnswerInput] = dict(all_answers(ws))
+    answers["scars"] = ("similar", "Scar over the left eyebrow")
+    comparisons.record_answers(
+        ws, user=people.examiner, comparison_id=started.comparison_id, answers=answers
+    )
+    comparisons.conclude(
+        ws, user=people.examiner, comparison_id=started.comparison_id, conclusion="possible_lead"
+    )
+    reviews.submit_for_review(ws, user=people.examiner, comparison_id=started.comparison_id)
+    since, until = ws.now() - timedelta(days=30), ws.now() + timedelta(days=1)
+    sample = supervision.draw_audit_sample(
+        ws, user=people.supervisor, n=1, since=since, until=until, seed=3
+    )
+
+    def worksheet() -> str:
+        return audit_case_file(
+            ws, user=people.supervisor, sample_id=sample.sample_id, request_id=case.request_id
+        ).section("worksheet").text
+
+    assert "withheld until the second review is finished" in worksheet()
+    assert "possible_lead" not in worksheet() and "Scar over" not in worksheet()
+    review = reviews.start_review(ws, user=people.reviewer, comparison_id=started.comparison_id)
+    reviews.record_review(
+        ws, user=people.reviewer, review_id=review.review_id, conclusion="possible_lead",
+        answers=all_answers(ws),
+    )
+    assert "possible_lead" in worksheet() and "Scar over" in worksheet()
