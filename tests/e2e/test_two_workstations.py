@@ -1,5 +1,7 @@
 """Two workstations of one unit on the same database (SQLite here, PostgreSQL in the second pass).
 
+Evidence files written by one are read by the other from a shared evidence folder, hash-checked.
+
 A request opened on one is listed on the other; two edits of the same record made from the same
 version are detected by optimistic locking (the second gets ConflictError and nothing is lost);
 audit events written alternately by both keep the hash chain intact.
@@ -11,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -235,3 +238,49 @@ def test_audit_events_written_alternately_by_both_keep_the_chain_intact(unit: Un
         report = verify_audit_chain(ws, by=unit.supervisor)
         assert report.ok, report.problem
         assert report.events_checked == len(sequences) + (ws is unit.second)
+
+
+def test_evidence_in_a_shared_folder_is_read_by_the_other_and_checked_on_read(
+    database_url: str, tmp_path: Path, yale_dir: Path
+) -> None:
+    """Each workstation has its own data folder (index, settings) but the unit shares the
+    database and, through FRX_EVIDENCE_DIR, one evidence folder; every read checks the hash."""
+    from app.casework import probes
+    from app.errors import IntegrityError
+
+    shared = tmp_path / "unit-share" / "evidence"
+    first = Workstation.open(
+        replace(load_settings(), data_dir=tmp_path / "ws1", evidence_dir=shared)
+    )
+    second = Workstation.open(
+        replace(load_settings(), data_dir=tmp_path / "ws2", evidence_dir=shared)
+    )
+    try:
+        admin = accounts.create_first_admin(
+            first, username="admin", display_name="Admin", password=PASSWORD
+        )
+        erin = _signed(
+            accounts.create_user(
+                first, by=admin, username="erin", display_name="Erin", password=PASSWORD,
+                roles=frozenset({Role.EXAMINER}),
+            )
+        )
+        request_id = requests.open_request(first, user=erin, intake=INTAKE).request_id
+        photo = (yale_dir / "subject01.happy").read_bytes()
+        probe = probes.add_probe(
+            first, user=erin, request_id=request_id, image_bytes=photo,
+            original_name="still.gif",
+        )
+        read = probes.load_probe_image(second, user=erin, probe_id=probe.probe_id)
+        assert read.data == photo and not (tmp_path / "ws2" / "evidence").exists()
+
+        stored = second.evidence.path(read.sha256)
+        stored.chmod(0o644)
+        stored.write_bytes(photo[:-10] + b"tampered!!")
+        with pytest.raises(IntegrityError, match="altered or damaged"):
+            probes.load_probe_image(second, user=erin, probe_id=probe.probe_id)
+        with pytest.raises(IntegrityError):
+            probes.load_probe_image(first, user=erin, probe_id=probe.probe_id)
+    finally:
+        first.close()
+        second.close()
