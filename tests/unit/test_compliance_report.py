@@ -62,7 +62,9 @@ def overview(**changes: object) -> ComplianceOverview:
                 datetime(2026, 2, 5, tzinfo=UTC),
             ),
         ),
-        releases_per_recipient=(CountLine("Springfield Police Department", "x", 1),),
+        releases_per_recipient=(
+            CountLine("Springfield Police Department", "Springfield Police Department", 1),
+        ),
         refusals=(
             RefusalLine(44, "2026-02-05T10:00:00+00:00", "erin", "dissemination.refused",
                         "The recipient is not a law enforcement agency"),
