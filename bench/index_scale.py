@@ -43,7 +43,7 @@ from bench.face_distribution import (
     real_distance_summary,
 )
 
-EF_CANDIDATES = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+EF_CANDIDATES = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 RECALL_TARGET = 0.99
 # Time budget (seconds) per size for the slow reference scans; at least MIN_SCANS queries each.
 SCAN_BUDGET = 30.0
