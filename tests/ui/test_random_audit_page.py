@@ -47,20 +47,32 @@ def opened(ws: Workstation, admin: SignedInUser, examiner: SignedInUser) -> list
     ]
 
 
+WAIT = 10_000
+
+
 def make_page(qtbot: QtBot, ws: Workstation, user: SignedInUser) -> QtRandomAuditPage:
     page = QtRandomAuditPage(ws, user)
     qtbot.addWidget(page)
     page.resize(1300, 800)
     page.show()
+    qtbot.waitSignal(page.samples_loaded, timeout=WAIT).wait()
     return page
 
 
 def draw(qtbot: QtBot, page: QtRandomAuditPage, n: int, seed: str) -> Any:
     page.size_spin.setValue(n)
     page.seed_edit.setText(seed)
-    with qtbot.waitSignal(page.sample_drawn, timeout=5000) as blocker:
+    drawn: list[Any] = []
+    page.sample_drawn.connect(drawn.append)
+    with qtbot.waitSignals([page.sample_drawn, page.case_file_shown], timeout=WAIT):
         qtbot.mouseClick(page.draw_button, Qt.MouseButton.LeftButton)
-    return blocker.args[0]
+    page.sample_drawn.disconnect(drawn.append)
+    return drawn[0]
+
+
+def click_and_wait(qtbot: QtBot, page: QtRandomAuditPage, button: Any) -> None:
+    with qtbot.waitSignal(page.case_file_shown, timeout=WAIT):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 def test_draw_walk_record_and_reopen(
@@ -90,11 +102,11 @@ def test_draw_walk_record_and_reopen(
     assert "Purpose IV.B.1a" in page.section_views["purpose"].toPlainText()
     assert page.section_views["search"].toPlainText() == "Nothing recorded."
     assert not page.previous_button.isEnabled() and page.next_button.isEnabled()
-    qtbot.mouseClick(page.next_button, Qt.MouseButton.LeftButton)
+    click_and_wait(qtbot, page, page.next_button)
     assert "request 2 of 3" in page.walk_title.text()
-    qtbot.mouseClick(page.next_button, Qt.MouseButton.LeftButton)
+    click_and_wait(qtbot, page, page.next_button)
     assert "request 3 of 3" in page.walk_title.text() and not page.next_button.isEnabled()
-    qtbot.mouseClick(page.previous_button, Qt.MouseButton.LeftButton)
+    click_and_wait(qtbot, page, page.previous_button)
     second = page.case_file
     assert second is not None and second.request_id == sample.request_ids[1]
     assert sum(1 for _, action in audit_actions(ws) if action == "audit.case_read") == 4
@@ -104,7 +116,7 @@ def test_draw_walk_record_and_reopen(
     page.outcome_combo.setCurrentIndex(1)  # not compliant
     page.note_edit.setPlainText("Attestations were given after the search.")
     assert page.record_button.isEnabled()
-    with qtbot.waitSignal(page.finding_recorded, timeout=5000):
+    with qtbot.waitSignals([page.finding_recorded, page.case_file_shown], timeout=WAIT):
         qtbot.mouseClick(page.record_button, Qt.MouseButton.LeftButton)
     assert shown_messages.boxes == []
     assert "request 2 of 3" in page.walk_title.text()  # stays on the request
@@ -121,10 +133,11 @@ def test_draw_walk_record_and_reopen(
     # Reopen: the sample, its progress and the finding are there.
     again = make_page(qtbot, ws, admin)
     assert again.sample_table.item(0, 5).text() == "1 of 3"
-    again.select_sample(sample.sample_id)
+    with qtbot.waitSignal(again.case_file_shown, timeout=WAIT):
+        again.select_sample(sample.sample_id)
     assert "request 1 of 3" in again.walk_title.text()
     assert again.findings_view.toPlainText() == "No finding recorded yet."
-    qtbot.mouseClick(again.next_button, Qt.MouseButton.LeftButton)
+    click_and_wait(qtbot, again, again.next_button)
     assert "Attestations were given after the search." in again.findings_view.toPlainText()
 
 
@@ -134,7 +147,8 @@ def test_drawing_from_an_empty_period_is_refused_plainly(
     page = make_page(qtbot, ws, admin)
     page.seed_edit.setText("1")
     qtbot.mouseClick(page.draw_button, Qt.MouseButton.LeftButton)
-    assert page.sample_table.rowCount() == 0
+    qtbot.waitUntil(lambda: bool(shown_messages.texts), timeout=WAIT)
+    assert page.sample_table.rowCount() == 0 and page.draw_button.isEnabled()
     assert "nothing to draw" in shown_messages.texts[-1]
     assert "nothing to draw" in page.draw_state.text()
 

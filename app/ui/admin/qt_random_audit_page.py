@@ -5,20 +5,19 @@ chosen at random when left empty; all recorded) and lists the samples drawn with
 The right side walks the selected sample's requests with Previous/Next: a read-only summary of
 the request, purpose, probe and edits, search, candidates, worksheet, review, reports and
 dissemination (each read audited by casework), the findings recorded so far, and a form to
-record a finding (outcome and note).
+record a finding (outcome and note). Every read and write runs on a worker (the reads are
+audited, so they go through the serial writer); a case file that arrives after the auditor moved
+on is not shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
 from PySide6.QtCore import QDate, QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QComboBox,
     QDateEdit,
     QFormLayout,
@@ -39,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.casework.accounts import SignedInUser
-from app.casework.audit_samples import MAX_SAMPLE, AuditSampleSummary
+from app.casework.audit_samples import MAX_SAMPLE, AuditFindingSummary, AuditSampleSummary
 from app.casework.audit_walk import (
     SECTION_TITLES,
     AuditedCaseFile,
@@ -52,22 +51,13 @@ from app.casework.supervision import (
     record_audit_finding,
 )
 from app.casework.workstation import Workstation
-from app.errors import FrxError
 from app.ui import messages
 from app.ui.qt_lead_banner import QtLeadBanner
+from app.ui.workers import run_in_background
 
 SAMPLE_COLUMNS = ("Sample", "Drawn", "Period", "Requests", "Seed", "Audited")
 OUTCOMES = (("Compliant", True), ("Not compliant", False))
 NOTE_MIN = 5
-
-
-@contextmanager
-def wait_cursor() -> Iterator[None]:
-    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-    try:
-        yield
-    finally:
-        QApplication.restoreOverrideCursor()
 
 
 def _qdate(day: date) -> QDate:
@@ -99,6 +89,8 @@ class QtRandomAuditPage(QWidget):
 
     sample_drawn = Signal(object)  # AuditSampleSummary
     finding_recorded = Signal(object)  # AuditFindingSummary
+    samples_loaded = Signal()  # the sample list was read again
+    case_file_shown = Signal()  # the walk shows a case file (or none)
 
     def __init__(
         self, ws: Workstation, user: SignedInUser, parent: QWidget | None = None
@@ -110,6 +102,7 @@ class QtRandomAuditPage(QWidget):
         self.sample: AuditSampleSummary | None = None
         self.position = 0  # index into the selected sample's request_ids
         self.case_file: AuditedCaseFile | None = None
+        self._walk_generation = 0  # a case file read for an earlier position is not shown
         self.banner = QtLeadBanner()
         heading = QLabel("Random audit")
         font = heading.font()
@@ -242,16 +235,21 @@ class QtRandomAuditPage(QWidget):
 
     # ------------------------------------------------------------------------------ samples
     def refresh(self, *, select_sample_id: int | None = None) -> None:
-        """Read the samples again, keeping (or moving to) the selected one."""
+        """Read the samples again (on a worker), keeping (or moving to) the selected one."""
         keep = select_sample_id
         if keep is None and self.sample is not None:
             keep = self.sample.sample_id
-        try:
-            with wait_cursor():
-                self.samples = list_audit_samples(self.ws, user=self.user)
-        except FrxError as exc:
-            messages.show_error(self, exc)
-            return
+        ws, user = self.ws, self.user
+        run_in_background(
+            lambda progress, cancelled: list_audit_samples(ws, user=user),
+            on_done=lambda samples: self._show_samples(samples, keep),
+            on_error=lambda exc: messages.show_error(self, exc, log_it=False),
+            parent=self,
+            description="reading the audit samples",
+        )
+
+    def _show_samples(self, samples: list[AuditSampleSummary], keep: int | None) -> None:
+        self.samples = list(samples)
         table = self.sample_table
         table.blockSignals(True)
         table.setRowCount(len(self.samples))
@@ -267,6 +265,7 @@ class QtRandomAuditPage(QWidget):
             for col, text in enumerate(cells):
                 table.setItem(row, col, QTableWidgetItem(text))
         table.blockSignals(False)
+        self.samples_loaded.emit()
         if keep is not None:
             self.select_sample(keep)
 
@@ -286,25 +285,33 @@ class QtRandomAuditPage(QWidget):
         self.sample = chosen
         self.go_to(self.position if same else 0)
 
-    def draw(self) -> AuditSampleSummary | None:
+    def draw(self) -> None:
+        """Draw a sample on a worker; ``sample_drawn`` follows once the list shows it."""
         since = _start_of(self.from_edit.date())
         until = _start_of(self.to_edit.date()) + timedelta(days=1)
         text = self.seed_edit.text().strip()
-        try:
-            seed = int(text) if text else None
-            with wait_cursor():
-                sample = draw_audit_sample(
-                    self.ws,
-                    user=self.user,
-                    n=self.size_spin.value(),
-                    since=since,
-                    until=until,
-                    seed=seed,
-                )
-        except FrxError as exc:
-            self.draw_state.setText(messages.error_text(exc))
-            messages.show_error(self, exc)
-            return None
+        seed = int(text) if text else None  # the validator lets digits only through
+        ws, user, n = self.ws, self.user, self.size_spin.value()
+        self.draw_button.setEnabled(False)
+        self.draw_state.setText("Drawing...")
+        run_in_background(
+            lambda progress, cancelled: draw_audit_sample(
+                ws, user=user, n=n, since=since, until=until, seed=seed
+            ),
+            on_done=self._drawn,
+            on_error=self._draw_failed,
+            parent=self,
+            description="drawing an audit sample",
+            serial=True,
+        )
+
+    def _draw_failed(self, exc: BaseException) -> None:
+        self.draw_button.setEnabled(True)
+        self.draw_state.setText(messages.error_text(exc))
+        messages.show_error(self, exc, log_it=False)
+
+    def _drawn(self, sample: AuditSampleSummary) -> None:
+        self.draw_button.setEnabled(True)
         self.draw_state.setText(
             f"Sample {sample.sample_id} drawn with seed {sample.seed}: "
             f"{len(sample.request_ids)} of the {sample.population} requests opened from "
@@ -313,29 +320,42 @@ class QtRandomAuditPage(QWidget):
         self.sample = None
         self.refresh(select_sample_id=sample.sample_id)
         self.sample_drawn.emit(sample)
-        return sample
 
     # ------------------------------------------------------------------------------ walking
     def go_to(self, position: int) -> None:
+        """Read the sampled request's case file at ``position`` (on a worker) and show it."""
         sample = self.sample
         if sample is None or not sample.request_ids:
             self._show_case_file(None)
             return
         position = max(0, min(position, len(sample.request_ids) - 1))
         self.position = position
-        try:
-            with wait_cursor():
-                case_file = audit_case_file(
-                    self.ws,
-                    user=self.user,
-                    sample_id=sample.sample_id,
-                    request_id=sample.request_ids[position],
-                )
-        except FrxError as exc:
-            messages.show_error(self, exc)
-            self._show_case_file(None)
+        self._walk_generation += 1
+        generation = self._walk_generation
+        ws, user = self.ws, self.user
+        sample_id, request_id = sample.sample_id, sample.request_ids[position]
+        self.previous_button.setEnabled(False)
+        self.next_button.setEnabled(False)
+        run_in_background(
+            lambda progress, cancelled: audit_case_file(
+                ws, user=user, sample_id=sample_id, request_id=request_id
+            ),
+            on_done=lambda case_file: self._case_file_read(generation, case_file),
+            on_error=lambda exc: self._case_file_failed(generation, exc),
+            parent=self,
+            description="reading a sampled case file",
+            serial=True,  # the read is audited: a write
+        )
+
+    def _case_file_read(self, generation: int, case_file: AuditedCaseFile) -> None:
+        if generation == self._walk_generation:  # else the auditor has moved on
+            self._show_case_file(case_file)
+
+    def _case_file_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._walk_generation:
             return
-        self._show_case_file(case_file)
+        messages.show_error(self, exc, log_it=False)
+        self._show_case_file(None)
 
     def _show_case_file(self, case_file: AuditedCaseFile | None) -> None:
         self.case_file = case_file
@@ -347,6 +367,7 @@ class QtRandomAuditPage(QWidget):
                 view.setPlainText("")
             self.findings_view.setPlainText("")
             self._update_buttons()
+            self.case_file_shown.emit()
             return
         case = f", case {case_file.case_number}" if case_file.case_number else ""
         self.walk_title.setText(
@@ -366,6 +387,7 @@ class QtRandomAuditPage(QWidget):
             or "No finding recorded yet."
         )
         self._update_buttons()
+        self.case_file_shown.emit()
 
     def _update_buttons(self) -> None:
         walking = self.case_file is not None and self.sample is not None
@@ -376,25 +398,37 @@ class QtRandomAuditPage(QWidget):
         self.record_button.setEnabled(walking and len(note) >= NOTE_MIN)
 
     def record_finding(self) -> None:
+        """Record the finding on a worker; the walk and the progress are then read again."""
         case_file = self.case_file
         if case_file is None:
             return
+        ws, user = self.ws, self.user
         compliant = bool(self.outcome_combo.currentData())
-        try:
-            with wait_cursor():
-                finding = record_audit_finding(
-                    self.ws,
-                    user=self.user,
-                    sample_id=case_file.sample_id,
-                    request_id=case_file.request_id,
-                    finding=self.note_edit.toPlainText(),
-                    compliant=compliant,
-                )
-        except FrxError as exc:
-            messages.show_error(self, exc)
-            return
+        note = self.note_edit.toPlainText()
+        self.record_button.setEnabled(False)
+        run_in_background(
+            lambda progress, cancelled: record_audit_finding(
+                ws,
+                user=user,
+                sample_id=case_file.sample_id,
+                request_id=case_file.request_id,
+                finding=note,
+                compliant=compliant,
+            ),
+            on_done=lambda finding: self._finding_saved(case_file.sample_id, finding),
+            on_error=self._finding_failed,
+            parent=self,
+            description="recording an audit finding",
+            serial=True,
+        )
+
+    def _finding_failed(self, exc: BaseException) -> None:
+        self._update_buttons()
+        messages.show_error(self, exc, log_it=False)
+
+    def _finding_saved(self, sample_id: int, finding: AuditFindingSummary) -> None:
         self.note_edit.clear()
-        self.refresh(select_sample_id=case_file.sample_id)  # the findings and progress again
+        self.refresh(select_sample_id=sample_id)  # the findings and progress again
         self.finding_recorded.emit(finding)
 
 
