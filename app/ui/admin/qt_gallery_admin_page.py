@@ -43,6 +43,7 @@ from app.casework.gallery_import import ImportResult, import_gallery
 from app.casework.index_sync import IndexStatus
 from app.casework.workstation import Workstation
 from app.ui import messages
+from app.ui.admin.page_frame import frame_page, page_heading
 from app.ui.qt_lead_banner import QtLeadBanner
 from app.ui.workers import BackgroundTask, run_in_background
 
@@ -115,11 +116,7 @@ class QtGalleryAdminPage(QWidget):
         self._rebuild_task: BackgroundTask | None = None
         self.banner = QtLeadBanner()
 
-        heading = QLabel("Gallery administration")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        heading.setFont(font)
+        heading = page_heading("Gallery administration")
 
         body = QWidget()
         column = QVBoxLayout(body)
@@ -139,11 +136,7 @@ class QtGalleryAdminPage(QWidget):
         self.splitter.setChildrenCollapsible(False)
         column.addWidget(self.splitter, 1)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.banner)
-        layout.addWidget(body, 1)
+        frame_page(self, self.banner, body)
         self.refresh()
 
     # ------------------------------------------------------------------------------ layout

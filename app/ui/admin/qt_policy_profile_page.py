@@ -39,6 +39,7 @@ from app.casework.workstation import Workstation
 from app.errors import FrxError
 from app.policy.profiles import load_profile
 from app.ui import facts, messages
+from app.ui.admin.page_frame import body_with_margins, frame_page, page_heading
 from app.ui.admin.qt_policy_ack import (
     QtPolicyAcknowledgmentDialog,
     ask_for_acknowledgment,
@@ -119,11 +120,7 @@ class QtPolicyProfilePage(QWidget):
         self.dialog: QtSelectProfileDialog | None = None
         self.ack_dialog: QtPolicyAcknowledgmentDialog | None = None
         self.banner = QtLeadBanner()
-        heading = QLabel("Policy profile")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        heading.setFont(font)
+        heading = page_heading("Policy profile")
         self.current_label = QLabel()
         self.current_label.setObjectName("currentProfile")
         self.current_label.setWordWrap(True)
@@ -171,19 +168,14 @@ class QtPolicyProfilePage(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([520, 520])
 
-        body = QVBoxLayout()
-        body.setContentsMargins(12, 8, 12, 8)
+        body = body_with_margins()
         body.addWidget(heading)
         body.addWidget(self.current_label)
         body.addWidget(self.selection_label)
         body.addWidget(self.problem_label)
         body.addWidget(note)
         body.addWidget(self.splitter, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.banner)
-        layout.addLayout(body, 1)
+        frame_page(self, self.banner, body)
         self.refresh()
 
     # ------------------------------------------------------------------------------ reading

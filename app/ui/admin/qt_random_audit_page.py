@@ -52,6 +52,7 @@ from app.casework.supervision import (
 )
 from app.casework.workstation import Workstation
 from app.ui import messages
+from app.ui.admin.page_frame import body_with_margins, frame_page, page_heading
 from app.ui.qt_lead_banner import QtLeadBanner
 from app.ui.workers import run_in_background
 
@@ -104,26 +105,17 @@ class QtRandomAuditPage(QWidget):
         self.case_file: AuditedCaseFile | None = None
         self._walk_generation = 0  # a case file read for an earlier position is not shown
         self.banner = QtLeadBanner()
-        heading = QLabel("Random audit")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        heading.setFont(font)
+        heading = page_heading("Random audit")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("randomAuditSplitter")
         self.splitter.addWidget(self._build_samples_side())
         self.splitter.addWidget(self._build_walk_side())
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([540, 760])
-        body = QVBoxLayout()
-        body.setContentsMargins(12, 8, 12, 8)
+        body = body_with_margins()
         body.addWidget(heading)
         body.addWidget(self.splitter, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.banner)
-        layout.addLayout(body, 1)
+        frame_page(self, self.banner, body)
         self.refresh()
 
     # ------------------------------------------------------------------------------ building

@@ -30,6 +30,7 @@ from app.casework.accounts import SignedInUser
 from app.casework.models import ModelStatus
 from app.casework.workstation import Workstation
 from app.ui import facts, messages
+from app.ui.admin.page_frame import body_with_margins, frame_page, page_heading
 from app.ui.qt_lead_banner import QtLeadBanner
 from app.ui.workers import run_in_background
 
@@ -72,11 +73,7 @@ class QtSystemInfoPage(QWidget):
         self.user = user
         self.model_statuses: list[ModelStatus] = []
         self.banner = QtLeadBanner()
-        heading = QLabel("Models and data")
-        font = heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        heading.setFont(font)
+        heading = page_heading("Models and data")
 
         models_box = QGroupBox("Installed face models")
         self.model_table = QTableWidget(0, len(MODEL_COLUMNS))
@@ -130,15 +127,10 @@ class QtSystemInfoPage(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([300, 340])  # a few models; the facts need the room
 
-        body = QVBoxLayout()
-        body.setContentsMargins(12, 8, 12, 8)
+        body = body_with_margins()
         body.addWidget(heading)
         body.addWidget(self.splitter, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.banner)
-        layout.addLayout(body, 1)
+        frame_page(self, self.banner, body)
         self.refresh()
 
     def refresh(self) -> None:
