@@ -18,8 +18,6 @@ import csv
 import hashlib
 import io
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +28,7 @@ from app.casework.audit_samples import require_auditor
 from app.casework.case_access import audit
 from app.casework.compliance import compliance_overview, period_details, transparency_figures
 from app.casework.workstation import Workstation
+from app.engine.atomic_files import write_atomically
 from app.errors import InvalidInput, StorageError
 from app.records.audit import format_timestamp
 from app.reports.compliance_charts import overview_charts
@@ -79,27 +78,12 @@ def _destination(destination: Path, suffix: str) -> Path:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    if not path.parent.is_dir():
+        raise StorageError(f"The file cannot be written: the folder {path.parent} does not exist.")
     try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in the finally below)
-            mode="wb", dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
-        )
-    except OSError as exc:
-        raise StorageError(f"The file cannot be written in {path.parent}: {exc}.") from exc
-    temp_path = Path(handle.name)
-    renamed = False
-    try:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-        handle.close()
-        os.replace(temp_path, path)
-        renamed = True
+        write_atomically(path, data)  # a temporary file in the same folder, then a rename
     except OSError as exc:
         raise StorageError(f"The file could not be written to {path}: {exc}.") from exc
-    finally:
-        handle.close()
-        if not renamed:
-            temp_path.unlink(missing_ok=True)
 
 
 def _write_recorded(
