@@ -20,7 +20,7 @@ in ``ui-state.ini`` inside the data folder (never in the user's own configuratio
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from app.casework import accounts, audit_log
 from app.casework.accounts import SignedInUser
 from app.casework.workstation import Workstation
 from app.errors import FrxError
+from app.policy.roles import Role
 from app.ui import facts, messages
 from app.ui.admin.menu import install_admin_pages
 from app.ui.admin.qt_policy_ack import install_policy_entry
@@ -90,6 +91,20 @@ def ui_state_settings(data_dir: Path) -> QSettings:
     return QSettings(str(Path(data_dir) / UI_STATE_FILE), QSettings.Format.IniFormat)
 
 
+def home_tools_text(roles: Iterable[Role]) -> str:
+    """What a user without case work finds in the Tools menu, in words."""
+    held = set(roles)
+    if Role.ADMINISTRATOR in held:
+        return (
+            "Your work is in the Tools menu: users, roles and training; the gallery; face "
+            "models and data; the policy profile; the audit log, compliance figures and random "
+            "audits."
+        )
+    if Role.LEGAL_ADVISOR in held:
+        return "Your work is in the Tools menu: the audit log and the compliance figures."
+    return "Your account has no role yet: ask an administrator to give you one."
+
+
 class QtHomePage(QWidget):
     """The start page until the case queue arrives: banner, greeting, what this session is."""
 
@@ -104,8 +119,9 @@ class QtHomePage(QWidget):
         self.greeting_label = greeting
         body = QLabel(
             f"Signed in as {user.username} ({roles}).\n\n"
-            "The case queue will appear here. Open requests, searches, comparisons and reports "
-            "are reached from the Case menu as they become available.\n\n"
+            "Requests, searches, comparisons and second reviews are the work of examiners and "
+            "supervisors: for them the case queue opens here. "
+            f"{home_tools_text(user.roles)}\n\n"
             f"Policy profile in force: {facts.profile_text(ws)}."
         )
         body.setWordWrap(True)

@@ -13,6 +13,7 @@ from shell_support import ADMIN_PASSWORD, ShownMessages, audit_actions
 
 from app.casework.accounts import SignedInUser
 from app.casework.workstation import Workstation
+from app.policy.roles import Role
 from app.ui.qt_about import QtAboutDialog, about_text
 from app.ui.qt_change_password import QtChangePasswordDialog
 from app.ui.qt_lead_banner import BANNER_TEXT, QtLeadBanner, set_default_banner_text
@@ -76,6 +77,9 @@ def test_home_page_has_the_banner_and_pages_can_be_added(
     assert isinstance(banner, QtLeadBanner) and banner.text() == BANNER_TEXT
     assert banner.isVisible()
     assert "Welcome, Ada Admin" in window.home_page.greeting_label.text()
+    home = window.home_page.body_label.text()
+    assert "Tools menu: users, roles and training" in home and "policy profile" in home
+    assert "will appear" not in home  # an administrator has no case queue: say so plainly
 
     queue = QWidget()
     window.add_page("queue", queue, title="Case queue")
@@ -218,3 +222,10 @@ def test_window_layout_is_remembered_in_the_data_folder(
     second.show_page("split")
     second.show()
     qtbot.waitUntil(lambda: other.sizes() == sizes)
+
+
+def test_home_page_words_for_each_role_without_case_work() -> None:
+    from app.ui.qt_main_window import home_tools_text
+
+    assert "audit log and the compliance figures" in home_tools_text([Role.LEGAL_ADVISOR])
+    assert "no role yet" in home_tools_text([])
