@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.index_scale [--sizes 10000,100000,1000000]
         [--seed-images ../shared/data/lfw-devtrain/images] [--seed-faces 1200]
-        [--m 32] [--ef-construction 200] [--threads 2] [--queries 300]
+        [--m 48] [--ef-construction 200] [--threads 2] [--queries 300]
 
 Galleries are synthetic descriptors with dlib-like statistics (see bench/face_distribution.py):
 fitted to real descriptors of LFW faces when ``--seed-images`` is given and the default model
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from app.engine.index import FaceIndex, exact_search, exact_search_batch, recall_at
+from app.engine.index import DEFAULT_M, FaceIndex, exact_search, exact_search_batch, recall_at
 from bench.face_distribution import (
     FaceDistribution,
     distance_summary,
@@ -340,7 +340,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--seed-images", help="LFW images folder (one folder per person)")
     parser.add_argument("--seed-faces", type=int, default=1200)
-    parser.add_argument("--m", type=int, default=32)
+    parser.add_argument("--m", type=int, default=DEFAULT_M)
     parser.add_argument("--ef-construction", type=int, default=200)
     parser.add_argument("--ef", type=int, help="search breadth to use instead of the sweep")
     parser.add_argument("--threads", type=int, default=2)

@@ -77,14 +77,17 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 Cancelled = Callable[[], bool]
 
-# M 32 rather than hnswlib's usual 16: on dlib-like descriptors (bench/index_scale.py) it needs
-# about half the search breadth for the same recall at 100k faces; 788 bytes per face.
-DEFAULT_M = 32
+# M 48 rather than hnswlib's usual 16: dlib-like descriptors crowd together, and a denser graph
+# needs less search breadth for the same recall. bench/index_scale.py at 1M faces, 2 cores:
+# M 32 needed ef 1536 for recall@10 0.99 (p50 5.6 ms, 788 B/face, build 689 s); M 48 needs ef 1024
+# (p50 5.0 ms, 916 B/face, build 562 s). Indexes keep the M they were built with.
+DEFAULT_M = 48
 DEFAULT_EF_CONSTRUCTION = 200
 # Search breadth when the caller gives none grows with the gallery: DEFAULT_EF at 10,000 live
 # faces or fewer, times (faces / 10,000) ** EF_GROWTH, times (k / 10) ** 0.25 for k > 10, at least
 # 2 k, at most MAX_DEFAULT_EF. Fitted to bench/index_scale.py with M 32 (recall@10 0.99 needed
-# ef 64 at 10k, 256 at 100k, about 1,100 at 1M dlib-like faces).
+# ef 64 at 10k, 256 at 100k, about 1,100 at 1M dlib-like faces); with M 48 it is above what is
+# needed everywhere (recall@10 0.99 at ef 48 / 192 / 1024, recall@50 at 96 / 256 / 1024).
 DEFAULT_EF = 64
 EF_GROWTH = 0.62
 MAX_DEFAULT_EF = 2048
