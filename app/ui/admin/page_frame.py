@@ -1,9 +1,19 @@
-"""The frame the administration pages share: a bold page heading, and the lead-only banner across
-the top with the page's body under it."""
+"""What the administration pages share: a bold page heading, the lead-only banner across the top
+with the page's body under it, and read-only row-selecting tables."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QLayout, QVBoxLayout, QWidget
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLayout,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 HEADING_SCALE = 1.4
 
@@ -35,3 +45,17 @@ def frame_page(page: QWidget, banner: QWidget, body: QLayout | QWidget) -> None:
         layout.addWidget(body, 1)
     else:
         layout.addLayout(body, 1)
+
+
+def read_only_table(columns: Sequence[str]) -> QTableWidget:
+    """A table the user reads and selects whole rows of, one at a time; columns fit their text."""
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(list(columns))
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.verticalHeader().setVisible(False)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    return table

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -39,7 +36,12 @@ from app.casework.workstation import Workstation
 from app.errors import FrxError
 from app.policy.profiles import load_profile
 from app.ui import facts, messages
-from app.ui.admin.page_frame import body_with_margins, frame_page, page_heading
+from app.ui.admin.page_frame import (
+    body_with_margins,
+    frame_page,
+    page_heading,
+    read_only_table,
+)
 from app.ui.admin.qt_policy_ack import (
     QtPolicyAcknowledgmentDialog,
     ask_for_acknowledgment,
@@ -137,15 +139,7 @@ class QtPolicyProfilePage(QWidget):
         )
         note.setWordWrap(True)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self.table = read_only_table(COLUMNS)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)

@@ -17,20 +17,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from PySide6.QtCore import QDate, QRegularExpression, Qt, Signal
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
@@ -52,7 +49,12 @@ from app.casework.supervision import (
 )
 from app.casework.workstation import Workstation
 from app.ui import messages
-from app.ui.admin.page_frame import body_with_margins, frame_page, page_heading
+from app.ui.admin.page_frame import (
+    body_with_margins,
+    frame_page,
+    page_heading,
+    read_only_table,
+)
 from app.ui.qt_lead_banner import QtLeadBanner
 from app.ui.workers import run_in_background
 
@@ -148,15 +150,7 @@ class QtRandomAuditPage(QWidget):
         form.addRow(self.draw_button)
         form.addRow(self.draw_state)
 
-        self.sample_table = QTableWidget(0, len(SAMPLE_COLUMNS))
-        self.sample_table.setHorizontalHeaderLabels(list(SAMPLE_COLUMNS))
-        self.sample_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.sample_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.sample_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.sample_table.verticalHeader().setVisible(False)
-        header = self.sample_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self.sample_table = read_only_table(SAMPLE_COLUMNS)
         self.sample_table.itemSelectionChanged.connect(self._sample_selected)
 
         side = QWidget()

@@ -11,15 +11,12 @@ import re
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -30,7 +27,12 @@ from app.casework.accounts import SignedInUser
 from app.casework.models import ModelStatus
 from app.casework.workstation import Workstation
 from app.ui import facts, messages
-from app.ui.admin.page_frame import body_with_margins, frame_page, page_heading
+from app.ui.admin.page_frame import (
+    body_with_margins,
+    frame_page,
+    page_heading,
+    read_only_table,
+)
 from app.ui.qt_lead_banner import QtLeadBanner
 from app.ui.workers import run_in_background
 
@@ -76,15 +78,7 @@ class QtSystemInfoPage(QWidget):
         heading = page_heading("Models and data")
 
         models_box = QGroupBox("Installed face models")
-        self.model_table = QTableWidget(0, len(MODEL_COLUMNS))
-        self.model_table.setHorizontalHeaderLabels(list(MODEL_COLUMNS))
-        self.model_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.model_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.model_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.model_table.verticalHeader().setVisible(False)
-        header = self.model_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self.model_table = read_only_table(MODEL_COLUMNS)
         self.model_state_label = _selectable(QLabel("Checking the installed models..."))
         self.verify_button = QPushButton("Verify again")
         self.verify_button.clicked.connect(self.refresh_models)
