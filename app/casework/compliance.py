@@ -69,10 +69,6 @@ SEALED_ACTIONS = ("gallery.subject_sealed", "gallery.photo_sealed")
 UNSEALED_ACTIONS = ("gallery.subject_unsealed", "gallery.photo_unsealed")
 
 
-def _lines(rows: list[supervision.CountRow]) -> tuple[CountLine, ...]:
-    return tuple(CountLine(r.key, r.label, r.count) for r in rows)
-
-
 def _counted(values: Counter[str]) -> tuple[CountLine, ...]:
     ordered = sorted(values.items(), key=lambda item: (-item[1], item[0]))
     return tuple(CountLine(key, key, count) for key, count in ordered)
@@ -219,8 +215,8 @@ def compliance_overview(
             awaiting=counts.leads_awaiting_review,
             disagreements=counts.disagreements,
         ),
-        searches_per_purpose=_lines(per_purpose),
-        searches_per_examiner=_lines(per_examiner),
+        searches_per_purpose=tuple(per_purpose),
+        searches_per_examiner=tuple(per_examiner),
         unreviewed_leads=tuple(
             UnreviewedLine(
                 request_number=u.request_number,

@@ -47,6 +47,7 @@ from app.records.case_models import (
 )
 from app.records.models import AuditEvent
 from app.records.report_models import Dissemination, Report
+from app.reports.compliance_data import CountLine
 
 __all__ = [
     "AuditFindingSummary",
@@ -76,11 +77,8 @@ PERMISSION_DENIED = "permission.denied"
 
 
 # ----------------------------------------------------------------------------- results
-@dataclass(frozen=True)
-class CountRow:
-    key: str
-    label: str
-    count: int
+# A count row is the compliance report's own count line (casework sits above reports).
+CountRow = CountLine
 
 
 @dataclass(frozen=True)

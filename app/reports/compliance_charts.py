@@ -17,10 +17,9 @@ from app.reports.compliance_data import ComplianceOverview, CountLine, ReviewFig
 __all__ = [
     "CHART_DPI",
     "bar_chart_png",
-    "examiner_chart_png",
     "overview_charts",
-    "purpose_chart_png",
     "reviews_chart_png",
+    "searches_chart_png",
 ]
 
 CHART_DPI: Final = 150
@@ -91,35 +90,16 @@ def bar_chart_png(
     return buffer.getvalue()
 
 
-def purpose_chart_png(
+def searches_chart_png(
+    title: str,
     rows: Sequence[CountLine],
     *,
-    titled: bool = True,
     width_in: float = 6.4,
     dpi: int = CHART_DPI,
 ) -> bytes:
+    """Searches counted per purpose or per examiner; ``title`` empty under a section heading."""
     return bar_chart_png(
-        "Searches per purpose" if titled else "",
-        _top(rows),
-        empty_text="No searches in this period",
-        width_in=width_in,
-        dpi=dpi,
-    )
-
-
-def examiner_chart_png(
-    rows: Sequence[CountLine],
-    *,
-    titled: bool = True,
-    width_in: float = 6.4,
-    dpi: int = CHART_DPI,
-) -> bytes:
-    return bar_chart_png(
-        "Searches per examiner" if titled else "",
-        _top(rows),
-        empty_text="No searches in this period",
-        width_in=width_in,
-        dpi=dpi,
+        title, _top(rows), empty_text="No searches in this period", width_in=width_in, dpi=dpi
     )
 
 
@@ -151,9 +131,11 @@ def overview_charts(
     """The overview's charts by name: ``purpose``, ``examiner``, ``reviews`` (``width_in``
     inches wide at ``dpi``)."""
     return {
-        "purpose": purpose_chart_png(overview.searches_per_purpose, width_in=width_in, dpi=dpi),
-        "examiner": examiner_chart_png(
-            overview.searches_per_examiner, width_in=width_in, dpi=dpi
+        "purpose": searches_chart_png(
+            "Searches per purpose", overview.searches_per_purpose, width_in=width_in, dpi=dpi
+        ),
+        "examiner": searches_chart_png(
+            "Searches per examiner", overview.searches_per_examiner, width_in=width_in, dpi=dpi
         ),
         "reviews": reviews_chart_png(overview.reviews, width_in=width_in, dpi=dpi),
     }

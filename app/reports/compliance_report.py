@@ -35,9 +35,8 @@ from reportlab.platypus import (
 )
 
 from app.reports.compliance_charts import (
-    examiner_chart_png,
-    purpose_chart_png,
     reviews_chart_png,
+    searches_chart_png,
 )
 from app.reports.compliance_data import ComplianceOverview, CountLine
 from app.reports.frame import CREATOR, fonts, format_date, format_datetime, styles, text
@@ -152,11 +151,11 @@ def _title_page(o: ComplianceOverview, width: float) -> list[Flowable]:
 def _searches(o: ComplianceOverview, width: float) -> list[Flowable]:
     return [
         *heading("Searches per purpose"),
-        _chart(purpose_chart_png(o.searches_per_purpose, titled=False), width),
+        _chart(searches_chart_png("", o.searches_per_purpose), width),
         Spacer(1, 4),
         _count_table("searches", o.searches_per_purpose, width, code="Purpose"),
         *heading("Searches per examiner"),
-        _chart(examiner_chart_png(o.searches_per_examiner, titled=False), width),
+        _chart(searches_chart_png("", o.searches_per_examiner), width),
         Spacer(1, 4),
         _count_table("searches", o.searches_per_examiner, width, code="Examiner"),
     ]

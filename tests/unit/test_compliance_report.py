@@ -15,7 +15,7 @@ from app.reports.compliance_charts import (
     MAX_BARS,
     bar_chart_png,
     overview_charts,
-    purpose_chart_png,
+    searches_chart_png,
 )
 from app.reports.compliance_data import (
     ComplianceOverview,
@@ -162,8 +162,8 @@ def test_charts_are_png_and_fold_the_smallest_bars() -> None:
     for png in charts.values():
         assert png.startswith(b"\x89PNG") and Image.open(io.BytesIO(png)).height > 150
     rows = [CountLine(f"P{n:02d}", f"Purpose {n}", 100 - n) for n in range(MAX_BARS + 5)]
-    tall = Image.open(io.BytesIO(purpose_chart_png(rows))).height
-    short = Image.open(io.BytesIO(purpose_chart_png(rows[:2]))).height
+    tall = Image.open(io.BytesIO(searches_chart_png("Searches per purpose", rows))).height
+    short = Image.open(io.BytesIO(searches_chart_png("Searches per purpose", rows[:2]))).height
     assert tall > short  # one bar per purpose up to MAX_BARS, plus one "others" bar
     empty = bar_chart_png("Nothing", [], empty_text="No searches in this period")
     assert Image.open(io.BytesIO(empty)).width > 300
