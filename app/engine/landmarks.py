@@ -1,8 +1,13 @@
 """Facial landmarks: MediaPipe's 478-point face mesh around one detected face.
 
-The mesh is computed on a square crop around the chosen face (its detection box enlarged), so
-that when a picture shows several people the mesh belongs to the face the examiner picked; the
-points are mapped back to the whole picture's pixel coordinates.
+The mesh belongs to the face the examiner picked, even when the picture shows several people:
+MediaPipe's landmark model (the ``FaceLandmarkCpu`` graph inside the wheel, with attention, which
+gives the refined eyes and lips) is given that face's region of interest directly, computed from
+its detection the way MediaPipe's own face mesh computes it from its detector (the box's longer
+side times 1.5, square, turned so that the eyes are level). Only when that fails, e.g. for a box
+that does not hug the face, does the mesher fall back to MediaPipe's complete face mesh (its own
+detector, then landmarks) on square crops around the face. Points are mapped back to the whole
+picture's pixel coordinates either way.
 
 Coordinates: pixels of the whole picture with pixel centres at integers (the top-left pixel's
 centre is (0, 0)), as in :mod:`app.engine.align`. ``z`` is MediaPipe's relative depth in the same
@@ -54,9 +59,15 @@ NAMED_MESH_INDEX: Final[Mapping[str, int]] = {
 }
 POINT_NAMES: Final[tuple[str, ...]] = tuple(NAMED_MESH_INDEX)
 
-# The crop given to the mesh model: the detection box's longer side times this, square, centred
-# on the box. MediaPipe's own face mesh works on a region about 1.5x the face; 2x leaves room for
-# its internal short-range detector, which needs some context around the face.
+# The landmark model's region of interest: the detection box's longer side times this, as in
+# MediaPipe's own face mesh (face_detection_front_detection_to_roi).
+ROI_SCALE: Final = 1.5
+# The part of the picture handed to the landmark graph with that region: this many times the
+# box's longer side, so that the region, even turned by 45 degrees (half-diagonal 1.06), fits.
+ROI_WINDOW_FACTOR: Final = 2.2
+# The fallback's crops given to the complete face mesh: the detection box's longer side times
+# these, square, centred on the box. 2x leaves room for the complete mesh's own short-range
+# detector, which needs some context around the face.
 CROP_FACTORS: Final[tuple[float, ...]] = (2.0, 2.8, 1.5)
 # The crop is resized to this many pixels a side: the mesh model sees 192x192 of the face and the
 # internal detector 128x128, so more would only cost time.
@@ -98,27 +109,44 @@ class FaceMesh:
         return cls(points=points, image_size=(width, height))
 
 
+# One node: MediaPipe's registered landmark subgraph, fed an image and a region of interest.
+_ROI_GRAPH: Final = """
+input_stream: "image"
+input_stream: "roi"
+input_side_packet: "with_attention"
+output_stream: "face_landmarks"
+node {
+  calculator: "FaceLandmarkCpu"
+  input_stream: "IMAGE:image"
+  input_stream: "ROI:roi"
+  input_side_packet: "WITH_ATTENTION:with_attention"
+  output_stream: "LANDMARKS:face_landmarks"
+}
+"""
+
+
 class FaceMesher:
-    """MediaPipe face mesh (static images, refined eyes and lips: 478 points), built once.
+    """MediaPipe face mesh (refined eyes and lips: 478 points) for a detected face, built once.
 
     Calls are serialised by a lock; for parallel work create one instance per thread.
     """
 
     def __init__(self) -> None:
-        from mediapipe.python.solutions import face_mesh  # heavy import, done once here
+        from mediapipe.python.solution_base import SolutionBase  # heavy import, done once here
 
-        # Two faces at most: the chosen one, plus a neighbour that may reach into the crop.
-        self._graph = face_mesh.FaceMesh(
-            static_image_mode=True,
-            max_num_faces=2,
-            refine_landmarks=True,
-            min_detection_confidence=0.4,
+        self._roi_graph = SolutionBase(
+            graph_config=_ROI_GRAPH,
+            side_inputs={"with_attention": True},
+            outputs=["face_landmarks"],
         )
+        self._full_graph: Any = None  # the fallback, built when first needed
         self._lock = threading.Lock()
 
     def close(self) -> None:
         with self._lock:
-            self._graph.close()
+            self._roi_graph.close()
+            if self._full_graph is not None:
+                self._full_graph.close()
 
     def __enter__(self) -> FaceMesher:
         return self
@@ -133,11 +161,15 @@ class FaceMesher:
         w, h = face.box[2], face.box[3]
         if not (w > 0 and h > 0 and all(math.isfinite(v) for v in face.box)):
             raise ImageError("The face box is empty; the face cannot be measured.")
+        points = self._mesh_in_roi(image, face)
+        if points is not None:
+            return FaceMesh(points=points, image_size=(width, height))
         for factor in CROP_FACTORS:
             crop, to_image = _square_crop(image, face, factor)
             with self._lock:
+                graph = self._complete_mesh_graph()
                 try:
-                    output = self._graph.process(crop)
+                    output = graph.process(crop)
                 except Exception as error:  # MediaPipe raises RuntimeError/ValueError
                     raise ImageError(f"Face landmarking failed ({error}).") from error
             candidates = output.multi_face_landmarks or []
@@ -146,6 +178,85 @@ class FaceMesher:
                 return FaceMesh(points=best, image_size=(width, height))
         log.info("no face mesh for the face at %s", face.box)
         return None
+
+    def _mesh_in_roi(self, image: npt.NDArray[np.uint8], face: DetectedFace) -> MeshArray | None:
+        """The landmark model on the face's own region of interest (no second detector)."""
+        from mediapipe.framework.formats import rect_pb2
+
+        window, (wx0, wy0) = _window_around(image, face)
+        wh, ww = window.shape[:2]
+        x, y, w, h = face.box
+        left = face.keypoints["left_eye_center"]
+        right = face.keypoints["right_eye_center"]
+        # MediaPipe's landmark graph maps its normalised coordinates to pixel centres at
+        # integers, like the engine (measured: upscaled pictures give the same mesh only so).
+        roi = rect_pb2.NormalizedRect(
+            x_center=(x + w / 2.0 - wx0) / ww,
+            y_center=(y + h / 2.0 - wy0) / wh,
+            width=ROI_SCALE * max(w, h) / ww,
+            height=ROI_SCALE * max(w, h) / wh,
+            rotation=math.atan2(right[1] - left[1], right[0] - left[0]),
+        )
+        with self._lock:
+            try:
+                output = self._roi_graph.process({"image": window, "roi": roi})
+            except Exception as error:  # MediaPipe raises RuntimeError/ValueError
+                raise ImageError(f"Face landmarking failed ({error}).") from error
+        landmarks = output.face_landmarks
+        if landmarks is None or len(landmarks.landmark) < MESH_POINT_COUNT:
+            return None  # the model saw no face in the region
+        raw = np.array(
+            [(p.x, p.y, p.z) for p in landmarks.landmark[:MESH_POINT_COUNT]], dtype=np.float64
+        )
+        points = np.empty_like(raw)
+        points[:, 0] = raw[:, 0] * ww + wx0
+        points[:, 1] = raw[:, 1] * wh + wy0
+        points[:, 2] = raw[:, 2] * ww  # depth is scaled like x
+        if not np.isfinite(points).all() or _eye_offset(points, face) > _eye_limit(face):
+            return None
+        return points.astype(np.float32)
+
+    def _complete_mesh_graph(self) -> Any:
+        if self._full_graph is None:
+            from mediapipe.python.solutions import face_mesh
+
+            # Two faces at most: the chosen one, plus a neighbour that may reach into the crop.
+            self._full_graph = face_mesh.FaceMesh(
+                static_image_mode=True,
+                max_num_faces=2,
+                refine_landmarks=True,
+                min_detection_confidence=0.4,
+            )
+        return self._full_graph
+
+
+def _window_around(
+    image: npt.NDArray[np.uint8], face: DetectedFace
+) -> tuple[npt.NDArray[np.uint8], tuple[int, int]]:
+    """The part of the picture around the face that the region of interest can reach, and its
+    top-left pixel: handing MediaPipe a few hundred pixels instead of a large photo saves a copy."""
+    height, width = image.shape[:2]
+    x, y, w, h = face.box
+    half = ROI_WINDOW_FACTOR * max(w, h) / 2.0
+    cx, cy = x + w / 2.0, y + h / 2.0
+    x0 = min(max(math.floor(cx - half), 0), width - 1)
+    y0 = min(max(math.floor(cy - half), 0), height - 1)
+    x1 = max(min(math.ceil(cx + half) + 1, width), x0 + 1)
+    y1 = max(min(math.ceil(cy + half) + 1, height), y0 + 1)
+    return np.ascontiguousarray(image[y0:y1, x0:x1]), (x0, y0)
+
+
+def _eye_offset(points: npt.NDArray[np.float64], face: DetectedFace) -> float:
+    """How far (pixels) the mesh's iris centres lie from the detector's eye keypoints."""
+    eyes = np.array([face.keypoints["left_eye_center"], face.keypoints["right_eye_center"]])
+    mesh_eyes = points[
+        [NAMED_MESH_INDEX["left_eye_center"], NAMED_MESH_INDEX["right_eye_center"]], :2
+    ]
+    return float(np.linalg.norm(mesh_eyes - eyes, axis=1).max())
+
+
+def _eye_limit(face: DetectedFace) -> float:
+    return MAX_EYE_OFFSET * max(face.box[2], face.box[3])
 
 
 def _square_crop(
@@ -174,27 +285,23 @@ def _closest_to_face(
     scale, ox, oy = to_image
     best: MeshArray | None = None
     best_offset = math.inf
-    eyes = np.array([face.keypoints["left_eye_center"], face.keypoints["right_eye_center"]])
-    limit = MAX_EYE_OFFSET * max(face.box[2], face.box[3])
     for candidate in candidates:
         landmarks = candidate.landmark
         if len(landmarks) < MESH_POINT_COUNT:
             continue
         raw = np.array([(p.x, p.y, p.z) for p in landmarks[:MESH_POINT_COUNT]], dtype=np.float64)
-        # Normalised [0, 1] edge coordinates -> crop pixel centres -> picture pixels.
+        # Normalised coordinates -> crop pixels (centres at integers, see _mesh_in_roi) ->
+        # picture pixels.
         points = np.empty_like(raw)
-        points[:, 0] = (raw[:, 0] * crop_side - 0.5) * scale + ox
-        points[:, 1] = (raw[:, 1] * crop_side - 0.5) * scale + oy
+        points[:, 0] = raw[:, 0] * crop_side * scale + ox
+        points[:, 1] = raw[:, 1] * crop_side * scale + oy
         points[:, 2] = raw[:, 2] * crop_side * scale
         if not np.isfinite(points).all():
             continue
-        mesh_eyes = points[
-            [NAMED_MESH_INDEX["left_eye_center"], NAMED_MESH_INDEX["right_eye_center"]], :2
-        ]
-        offset = float(np.linalg.norm(mesh_eyes - eyes, axis=1).max())
+        offset = _eye_offset(points, face)
         if offset < best_offset:
             best, best_offset = points.astype(np.float32), offset
-    if best is None or best_offset > limit:
+    if best is None or best_offset > _eye_limit(face):
         return None
     return best
 
