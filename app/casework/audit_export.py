@@ -9,6 +9,17 @@ export exists that the log does not know about.
 Values are written exactly as stored (the details as their canonical JSON text in CSV) together
 with each event's ``prev_hash`` and ``hash``, so the exported events can be checked against the
 chain. Nothing is rewritten to defuse spreadsheet formulas: that would break the hashes.
+
+One exception, the blind second review (MPTC IV.E.2, :mod:`app.casework.audit_blind`): the
+first examiner's answers and conclusion of a comparison whose second review is not finished are
+exported only to those who may see them (that examiner; the reviewer once the review is
+recorded). For any other exporter, who may be the pending reviewer, their values are replaced by
+:data:`~app.casework.audit_blind.WITHHELD`, and the event is marked ``withheld`` (a ``withheld``
+column in CSV, ``"withheld": true`` in JSON; every event carries the mark, true or false). Such
+an event's hash cannot be recomputed from the exported details; all its other fields, including
+``prev_hash`` and ``hash``, are as stored. The number of withheld events is in the result, in the
+JSON file's ``withheld_count`` and in the ``audit.exported`` event (``withheld_events``). Once the
+review is finished, the export carries the details in full.
 """
 
 from __future__ import annotations
@@ -22,10 +33,19 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
+
+from sqlalchemy.orm import Session
 
 from app.casework.account_rules import SignedInUser
+from app.casework.audit_blind import (
+    FirstFindingsGuard,
+    blind_comparison_id,
+    may_carry_findings,
+    withhold,
+)
 from app.casework.audit_log import (
     AuditFilters,
     StoredEvent,
@@ -37,14 +57,25 @@ from app.casework.audit_log import (
 from app.casework.workstation import Workstation
 from app.errors import ImportCancelled, InvalidInput, StorageError
 from app.policy.supervision import evaluate_audit_export
-from app.records.audit import append_event, format_timestamp
+from app.records.audit import append_event, canonical_json, format_timestamp
 
-__all__ = ["EXPORT_FORMATS", "ExportResult", "export_audit_events", "export_filtered"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "WITHHELD_EXPLANATION",
+    "ExportResult",
+    "export_audit_events",
+    "export_filtered",
+    "withheld_sentence",
+]
 
 log = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("csv", "json")
-CSV_COLUMNS = StoredEvent._fields  # as stored, in this order
+CSV_COLUMNS = (*StoredEvent._fields, "withheld")  # as stored, in this order, then the mark
+GUARD_BATCH = 500  # events whose comparisons are looked up together
+WITHHELD_EXPLANATION = (
+    "the first examiner's findings are withheld until the second review is finished"
+)
 Progress = Callable[[int, int, str], None]
 Cancelled = Callable[[], bool]
 
@@ -59,6 +90,45 @@ class ExportResult:
     sha256: str
     size_bytes: int
     audit_sequence: int  # the sequence of the ``audit.exported`` event
+    withheld_events: int = 0  # events whose first findings were withheld from the exporter
+
+
+def withheld_sentence(count: int) -> str:
+    """Plain words for an export's withheld events ("" when none were withheld)."""
+    if count == 0:
+        return ""
+    noun = "comparison event" if count == 1 else "comparison events"
+    return f"{count:,} {noun}: {WITHHELD_EXPLANATION}."
+
+
+class ExportRow(NamedTuple):
+    """An event to export: as stored, or with its first findings withheld (``withheld``)."""
+
+    event: StoredEvent
+    withheld: bool
+
+
+def _guarded(
+    session: Session, by: SignedInUser, rows: Iterator[StoredEvent]
+) -> Iterator[ExportRow]:
+    """The rows with the first findings withheld where ``by`` may not see them yet; the
+    comparisons of each batch of events are looked up together."""
+    guard = FirstFindingsGuard(session, by)
+    while chunk := list(islice(rows, GUARD_BATCH)):
+        found: list[int | None] = []
+        for row in chunk:
+            number = None
+            if may_carry_findings(row.object_type, row.object_id, row.details):
+                details = parse_details(row.details)
+                number = blind_comparison_id(row.object_type, row.object_id, details)
+            found.append(number)
+        guard.look_up(number for number in found if number is not None)
+        for row, number in zip(chunk, found, strict=True):
+            if number is not None and guard.hides(number):
+                details_text = canonical_json(withhold(parse_details(row.details)))
+                yield ExportRow(row._replace(details=details_text), withheld=True)
+            else:
+                yield ExportRow(row, withheld=False)
 
 
 class _HashingSink:
@@ -77,7 +147,8 @@ class _HashingSink:
         return len(text)
 
 
-def _row_dict(row: StoredEvent) -> dict[str, Any]:
+def _row_dict(item: ExportRow) -> dict[str, Any]:
+    row = item.event
     return {
         "sequence": row.sequence,
         "occurred_at": row.occurred_at,
@@ -88,39 +159,43 @@ def _row_dict(row: StoredEvent) -> dict[str, Any]:
         "details": dict(parse_details(row.details)),
         "prev_hash": row.prev_hash,
         "hash": row.hash,
+        "withheld": item.withheld,
     }
 
 
 def _write_csv(
-    text: _HashingSink, rows: Iterator[StoredEvent], count: Callable[[], None]
+    text: _HashingSink, rows: Iterator[ExportRow], count: Callable[[bool], None]
 ) -> None:
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow(row if row.object_id is not None else row._replace(object_id=""))
-        count()
+    for item in rows:
+        row = item.event
+        row = row if row.object_id is not None else row._replace(object_id="")
+        writer.writerow((*row, "true" if item.withheld else "false"))
+        count(item.withheld)
 
 
 def _write_json(
     text: _HashingSink,
-    rows: Iterator[StoredEvent],
-    count: Callable[[], None],
+    rows: Iterator[ExportRow],
+    count: Callable[[bool], None],
     header: dict[str, Any],
-) -> int:
+) -> None:
     # Streamed by hand: the event list can be far larger than memory allows as one object.
     text.write("{\n")
     for key, value in header.items():
         text.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
     text.write('  "events": [')
-    written = 0
-    for row in rows:
+    written = withheld = 0
+    for item in rows:
         text.write("\n    " if written == 0 else ",\n    ")
-        text.write(json.dumps(_row_dict(row), ensure_ascii=False, sort_keys=True))
+        text.write(json.dumps(_row_dict(item), ensure_ascii=False, sort_keys=True))
         written += 1
-        count()
+        withheld += item.withheld
+        count(item.withheld)
     text.write("\n  ],\n" if written else "],\n")
-    text.write(f'  "event_count": {written}\n}}\n')
-    return written
+    text.write(f'  "event_count": {written},\n')
+    text.write(f'  "withheld_count": {withheld}\n}}\n')
 
 
 def _check_destination(destination: Path, format: str) -> Path:
@@ -156,11 +231,12 @@ def export_filtered(
             session.rollback()
             refuse(ws, by, decision, "export the audit log")
         exported_at = ws.now()
-        written = 0
+        written = withheld = 0
 
-        def count() -> None:
-            nonlocal written
+        def count(was_withheld: bool) -> None:
+            nonlocal written, withheld
             written += 1
+            withheld += was_withheld
             if cancelled is not None and written % 500 == 0 and cancelled():
                 raise ImportCancelled("The export was cancelled; no file was written.")
             if progress is not None and written % 500 == 0:
@@ -171,6 +247,12 @@ def export_filtered(
             "exported_at": format_timestamp(exported_at),
             "exported_by": by.username,
             "filters": filters.as_details(),
+            "withheld_note": (
+                'Events marked "withheld": true are about a comparison whose second review '
+                "was not finished when exported: the first examiner's answers and conclusion "
+                "are withheld from the exporter (blind review), so their hash cannot be "
+                "recomputed from the exported details."
+            ),
         }
         try:
             handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in the finally below)
@@ -182,7 +264,7 @@ def export_filtered(
         renamed = False
         try:
             sink = _HashingSink(handle)
-            rows = iter_stored(session, filters)
+            rows = _guarded(session, by, iter_stored(session, filters))
             if format == "csv":
                 _write_csv(sink, rows, count)
             else:
@@ -211,6 +293,7 @@ def export_filtered(
                     "format": format,
                     "filters": filters.as_details(),
                     "events": written,
+                    "withheld_events": withheld,
                     "sha256": sha256,
                     "size_bytes": sink.size,
                     "destination": str(path),
@@ -231,6 +314,7 @@ def export_filtered(
         sha256=sha256,
         size_bytes=sink.size,
         audit_sequence=sequence,
+        withheld_events=withheld,
     )
 
 
@@ -251,7 +335,9 @@ def export_audit_events(
 ) -> ExportResult:
     """Write every event matching the filters (oldest first) to ``destination`` as CSV or JSON.
 
-    Supervisors and administrators only (refusals audited). Records ``audit.exported``.
+    Supervisors and administrators only (refusals audited). Records ``audit.exported``. The
+    first findings of a comparison still under blind review are withheld from an exporter who
+    may not see them yet (see the module's description; counted in ``withheld_events``).
     """
     filters = AuditFilters(
         actor=actor,

@@ -3,6 +3,8 @@
 Reading is for supervisors, administrators and legal advisors (see
 :mod:`app.policy.supervision`); the caller's roles are read from the database, and a refusal is
 itself recorded as ``permission.denied``. Reading records nothing else: viewing is not a change.
+A comparison's first findings are withheld from a reader who may not see them yet (blind second
+review, :mod:`app.casework.audit_blind`).
 Verification records ``audit.verified``; an export (:mod:`app.casework.audit_export`) records
 ``audit.exported``.
 
@@ -28,7 +30,13 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.casework.account_rules import SignedInUser, roles_of
-from app.casework.case_access import first_conclusion_visible
+from app.casework.audit_blind import (
+    BLIND_KEYS,
+    WITHHELD,
+    FirstFindingsGuard,
+    blind_comparison_id,
+    withhold,
+)
 from app.casework.workstation import Workstation
 from app.errors import InvalidInput, PermissionDenied
 from app.policy.gates import Decision
@@ -47,7 +55,9 @@ from app.records.models import AuditEvent, User
 from app.records.report_models import DisclosureRequest, Report
 
 __all__ = [
+    "BLIND_KEYS",
     "MAX_PAGE_SIZE",
+    "WITHHELD",
     "AuditFilters",
     "AuditPage",
     "AuditRow",
@@ -396,39 +406,22 @@ def query_page(
     return AuditPage(rows=tuple(rows), total=total, offset=offset, limit=limit)
 
 
-BLIND_KEYS = ("answers", "conclusion")
-WITHHELD = "withheld until the second review is finished"
-
-
 def withhold_unreviewed_answers(
     session: Session, by: SignedInUser, rows: list[AuditRow]
 ) -> list[AuditRow]:
     """The first examiner's answers and conclusion, hidden from everyone else until the second
-    review of that comparison is finished (the blind-review rule of
-    :func:`first_conclusion_visible`): a supervisor who reads the audit log may be the blind
-    reviewer (MPTC IV.E.2). The stored events are unchanged; exports carry them in full."""
-    candidates = {
-        int(row.object_id)
-        for row in rows
-        if row.object_type == "comparison"
-        and row.object_id is not None
-        and row.object_id.isdigit()
-        and any(key in row.details for key in BLIND_KEYS)
-    }
-    if not candidates:
-        return rows
-    shown = session.execute(select(Comparison).where(Comparison.id.in_(candidates))).scalars()
-    hidden = {c.id for c in shown if not first_conclusion_visible(c, by, session)}
-    result = []
-    for row in rows:
-        if row.object_type == "comparison" and row.object_id in {str(i) for i in hidden}:
-            details = {
-                key: (WITHHELD if key in BLIND_KEYS else value)
-                for key, value in row.details.items()
-            }
-            row = replace(row, details=details)
-        result.append(row)
-    return result
+    review of that comparison is finished (the blind-review rule, see
+    :mod:`app.casework.audit_blind`): a supervisor who reads the audit log may be the blind
+    reviewer (MPTC IV.E.2). The stored events are unchanged; exports withhold them the same way."""
+    found = [blind_comparison_id(row.object_type, row.object_id, row.details) for row in rows]
+    guard = FirstFindingsGuard(session, by)
+    guard.look_up(number for number in found if number is not None)
+    return [
+        replace(row, details=withhold(row.details))
+        if number is not None and guard.hides(number)
+        else row
+        for row, number in zip(rows, found, strict=True)
+    ]
 
 
 def audit_position(

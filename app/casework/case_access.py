@@ -8,7 +8,7 @@ audit log in a transaction of its own, after the refused work was rolled back, a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -255,16 +255,83 @@ def review_state_of(session: Session, comparison: Comparison) -> ReviewState:
         .scalars()
         .first()
     )
-    recorded = None
-    if review is not None and review.status == "recorded" and review.conclusion:
-        recorded = Conclusion(review.conclusion)
-    return ReviewState(
-        first_examiner_id=comparison.examiner_id,
-        first_conclusion=Conclusion(comparison.conclusion) if comparison.conclusion else None,
+    return _review_state(
+        examiner_id=comparison.examiner_id,
+        first_conclusion=comparison.conclusion,
         reviewer_id=None if review is None else review.reviewer_id,
+        review_status=None if review is None else review.status,
+        review_conclusion=None if review is None else review.conclusion,
+        skip=skip,
+    )
+
+
+def _review_state(
+    *,
+    examiner_id: int,
+    first_conclusion: str | None,
+    reviewer_id: int | None,
+    review_status: str | None,
+    review_conclusion: str | None,
+    skip: str | None,
+) -> ReviewState:
+    """The state from the comparison, its latest review and its latest skip reason."""
+    recorded = None
+    if review_status == "recorded" and review_conclusion:
+        recorded = Conclusion(review_conclusion)
+    return ReviewState(
+        first_examiner_id=examiner_id,
+        first_conclusion=Conclusion(first_conclusion) if first_conclusion else None,
+        reviewer_id=reviewer_id,
         reviewer_conclusion=recorded,
         skip_reason=skip,
     )
+
+
+def first_conclusions_hidden(
+    session: Session, user: SignedInUser, comparison_ids: Collection[int]
+) -> set[int]:
+    """The comparisons among ``comparison_ids`` whose first answers and conclusion ``user`` may
+    not see yet (:func:`first_conclusion_visible` for many at once, in three queries that load
+    no records; ids of comparisons that do not exist are left out)."""
+    if not comparison_ids:
+        return set()
+    ids = sorted(set(comparison_ids))
+    firsts = session.execute(
+        select(Comparison.id, Comparison.examiner_id, Comparison.conclusion).where(
+            Comparison.id.in_(ids)
+        )
+    ).all()
+    latest_review: dict[int, tuple[int, str, str | None]] = {}
+    reviews = (
+        select(Review.comparison_id, Review.reviewer_id, Review.status, Review.conclusion)
+        .where(Review.comparison_id.in_(ids))
+        .order_by(Review.id)
+    )
+    for reviewed, reviewer, status, conclusion in session.execute(reviews):
+        latest_review[reviewed] = (reviewer, status, conclusion)  # ascending ids: the last wins
+    latest_skip: dict[int, str] = {}
+    skips = (
+        select(ReviewSkip.comparison_id, ReviewSkip.reason)
+        .where(ReviewSkip.comparison_id.in_(ids))
+        .order_by(ReviewSkip.id)
+    )
+    for skipped, reason in session.execute(skips):
+        if skipped is not None:
+            latest_skip[skipped] = reason
+    hidden = set()
+    for comparison_id, examiner_id, first_conclusion in firsts:
+        review = latest_review.get(comparison_id)
+        state = _review_state(
+            examiner_id=examiner_id,
+            first_conclusion=first_conclusion,
+            reviewer_id=None if review is None else review[0],
+            review_status=None if review is None else review[1],
+            review_conclusion=None if review is None else review[2],
+            skip=latest_skip.get(comparison_id),
+        )
+        if not review_visible_to(user.user_id, state):
+            hidden.add(comparison_id)
+    return hidden
 
 
 def first_conclusion_visible(comparison: Comparison, user: SignedInUser, session: Session) -> bool:

@@ -7,6 +7,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import dataclasses
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from pytestqt.qtbot import QtBot
 from shell_support import ShownMessages
 from sqlalchemy import text
 
-from app.casework import accounts
+from app.casework import accounts, audit_export
 from app.casework.accounts import SignedInUser
 from app.casework.workstation import Workstation
 from app.errors import AuthenticationError
@@ -375,6 +376,31 @@ def test_export_writes_the_filtered_range(
         audit_page.export("csv")
     assert done.args[0].path.suffix == ".csv"
     assert done.args[0].path.read_text(encoding="utf-8").count("request.opened") == 18
+    assert "withheld" not in shown_messages.texts[-1]  # nothing under blind review here
+
+
+def test_export_message_says_why_first_findings_were_withheld(
+    qtbot: QtBot,
+    audit_page: QtAuditLogPage,
+    shown_messages: ShownMessages,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The count of withheld events comes from the casework (tested there with a real blind
+    review); the page must say it in plain words."""
+    real = audit_export.export_filtered
+
+    def with_two_withheld(*args: Any, **kwargs: Any) -> audit_export.ExportResult:
+        return dataclasses.replace(real(*args, **kwargs), withheld_events=2)
+
+    monkeypatch.setattr(audit_export, "export_filtered", with_two_withheld)
+    with qtbot.waitSignal(audit_page.exported, timeout=10000) as done:
+        audit_page.export("json")
+    assert done.args[0].withheld_events == 2
+    assert (
+        "2 comparison events: the first examiner's findings are withheld until the second "
+        "review is finished." in shown_messages.texts[-1]
+    )
+    assert "marked withheld" in shown_messages.texts[-1]
 
 
 def test_legal_advisor_reads_but_cannot_export_and_an_examiner_is_refused(

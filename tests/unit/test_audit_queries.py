@@ -319,6 +319,7 @@ def check_export_event(ws: Workstation, path: Path, events: int, filters: dict[s
     assert details["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert details["size_bytes"] == path.stat().st_size
     assert details["events"] == events
+    assert details["withheld_events"] == 0  # no comparison under blind review in these logs
     assert details["filters"] == filters
     assert details["destination"] == str(path.resolve())
 
@@ -354,6 +355,7 @@ def test_csv_export_writes_the_filtered_range_and_is_audited(
             prev_hash=row["prev_hash"],
         )
         assert recomputed == row["hash"]
+        assert row["withheld"] == "false"
     assert result.sha256 == hashlib.sha256(target.read_bytes()).hexdigest()
     check_export_event(
         ws, target, result.events, {"actor": "ex1", "since": "2026-01-05T11:00:00.000000+00:00"}
@@ -381,8 +383,10 @@ def test_json_export_of_a_case_and_replacing_an_old_file(
     first = document["events"][0]
     assert set(first) == {
         "sequence", "occurred_at", "actor", "action", "object_type", "object_id",
-        "details", "prev_hash", "hash",
+        "details", "prev_hash", "hash", "withheld",
     }
+    assert not any(e["withheld"] for e in document["events"])
+    assert document["withheld_count"] == result.withheld_events == 0
     check_export_event(ws, target, SEEDED // 3, {"case_number": "C-2"})
 
 

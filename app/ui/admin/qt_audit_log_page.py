@@ -423,9 +423,16 @@ class QtAuditLogPage(QWidget):
         self.last_export = result
         self._exports_enabled()
         self.refresh()
+        withheld = audit_export.withheld_sentence(result.withheld_events)
+        if withheld:
+            withheld = (
+                f"{withheld} Those events are marked withheld in the file; their hashes "
+                "cannot be recomputed from the exported details.\n\n"
+            )
         messages.show_info(
             self,
             f"{result.events:,} events were written to {result.path}.\n\n"
+            f"{withheld}"
             f"SHA-256 of the file: {result.sha256}\n\n"
             f"The export is recorded in the audit log as event {result.audit_sequence}.",
             title="Audit log exported",
