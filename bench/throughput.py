@@ -10,8 +10,9 @@ picture and tiles), mesh (478 points around the face nearest the centre), align 
 chip), embed at batch 1 and batch 32 (faces/s; with the pipeline's mirror averaging each face is
 two chips), describe (mesh + align + quality + regions + embedding, as the workstation does).
 
-End to end, photos/s: bytes -> decode -> detect -> describe the face nearest the centre (batched
-embedding) on ``--workers`` processes (onnxruntime 1 thread each), against the reference pipeline
+End to end, photos/s: bytes -> decode -> detect -> describe the face nearest the centre (mesh,
+align, quality, batched embedding; no feature regions, as in the bulk import) on ``--workers``
+processes (onnxruntime 1 thread each), against the reference pipeline
 on the same photos and the same number of processes: face_recognition's defaults via dlib-bin
 (decode with Pillow, HOG detector upsampling once, 5-point landmarks, descriptor num_jitters=1).
 
@@ -81,7 +82,8 @@ class Ours:
                 face = face_nearest_center(self.pipeline.detect(rgb))
                 if face is not None:
                     items.append((rgb, face))
-            descriptions = self.pipeline.describe_batch(items)
+            # As the bulk import does: feature regions are outlined when a face is compared.
+            descriptions = self.pipeline.describe_batch(items, with_regions=False)
             described += sum(d.embedding is not None for d in descriptions)
         return described
 
