@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.casework.models import model_not_installed
 from app.engine.embedder import Embedder
 from app.engine.images import decode_image
 from app.engine.model_manifest import MANIFEST_FILE, ModelManifest, read_manifest
@@ -84,6 +85,8 @@ def model_manifest(settings: Settings, model_name: str) -> ModelManifest:
     path = settings.models_dir / model_name / MANIFEST_FILE
     try:
         stat = path.stat()
+    except FileNotFoundError:
+        raise model_not_installed(settings, model_name) from None
     except OSError:
         return read_manifest(path)  # raises the plain ModelError
     return _cached_manifest(str(path), stat.st_mtime_ns, stat.st_size)

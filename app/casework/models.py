@@ -85,6 +85,20 @@ def install_default_model(settings: Settings, *, progress: Progress | None = Non
     return verify_installed_model(settings, name=engine_models.DEFAULT_MODEL_NAME)
 
 
+def model_not_installed(settings: Settings, name: str) -> ModelError:
+    """The plain error for a model with no manifest in the data folder, saying what to do."""
+    if name == engine_models.DEFAULT_MODEL_NAME:
+        return ModelError(
+            f"The face model '{name}' is not installed in {settings.models_dir} yet. Install it "
+            "with 'frx model install-default' (the workstation also does this when someone "
+            "signs in to it); nothing is downloaded."
+        )
+    return ModelError(
+        f"The configured face model '{name}' is not installed in {settings.models_dir}. "
+        "An administrator must install it, or choose the default model."
+    )
+
+
 def ensure_configured_model(
     settings: Settings, *, progress: Progress | None = None
 ) -> ModelStatus:
@@ -96,10 +110,7 @@ def ensure_configured_model(
     name = settings.model_name
     if not (settings.models_dir / name / MANIFEST_FILE).exists():
         if name != engine_models.DEFAULT_MODEL_NAME:
-            raise ModelError(
-                f"The configured face model '{name}' is not installed in {settings.models_dir}. "
-                "An administrator must install it, or choose the default model."
-            )
+            raise model_not_installed(settings, name)
         return install_default_model(settings, progress=progress)
     return verify_installed_model(settings, name=name)
 
@@ -109,5 +120,6 @@ __all__ = [
     "ensure_configured_model",
     "install_default_model",
     "list_installed_models",
+    "model_not_installed",
     "verify_installed_model",
 ]

@@ -134,7 +134,10 @@ class WorksheetDefinition:
         for item in self.items:
             if item.id == item_id:
                 return item
-        raise PolicyViolation(f"The worksheet '{self.title}' has no item '{item_id}'.")
+        raise PolicyViolation(
+            f"The worksheet '{self.title}' has no item '{item_id}'; "
+            f"its items are: {', '.join(self.item_ids)}."
+        )
 
     @property
     def item_ids(self) -> tuple[str, ...]:
