@@ -92,6 +92,11 @@ def _read_file_settings(data_dir: Path) -> dict[str, object]:
         raise ConfigurationError(f"The settings file {path} cannot be read: {exc}") from exc
 
 
+# settings.toml keys with an environment variable too (see load_settings).
+FILE_KEYS = ("database_url", "evidence_dir", "policy_profile", "model")
+KIND_NAMES: dict[type, str] = {int: "a whole number", float: "a number", str: "text"}
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Resolve the settings from the environment, the data folder's settings.toml and defaults."""
     env = dict(os.environ) if env is None else env
@@ -118,13 +123,23 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         "onnx_threads": int,
         "max_image_pixels": int,
     }
+    path = data_dir / SETTINGS_FILE
+    unknown = sorted(set(values) - set(known) - set(FILE_KEYS))
+    if unknown:
+        raise ConfigurationError(
+            f"The settings file {path} names unknown settings: {', '.join(unknown)}. "
+            f"Known settings: {', '.join(sorted((*FILE_KEYS, *known)))}."
+        )
     kwargs: dict[str, object] = {}
     for key, kind in known.items():
         if key in values:
             try:
                 kwargs[key] = kind(values[key])
             except (TypeError, ValueError) as exc:
-                raise ConfigurationError(f"Setting '{key}' has an invalid value: {exc}") from exc
+                raise ConfigurationError(
+                    f"Setting '{key}' in {path} must be {KIND_NAMES[kind]}, "
+                    f"not {values[key]!r}."
+                ) from exc
     if kwargs.get("paper_size", "letter") not in ("letter", "a4"):
         raise ConfigurationError("Setting 'paper_size' must be 'letter' or 'a4'.")
     extra = {k: v for k, v in values.items() if k not in known}
