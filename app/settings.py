@@ -56,7 +56,6 @@ class Settings:
     idle_lock_minutes: float = 15.0
     lockout_failures: int = 5
     lockout_minutes: float = 15.0
-    search_top_k: int = 50
     agency_name: str = "Police Department"
     unit_name: str = "Facial Recognition Unit"
     paper_size: str = "letter"
@@ -116,7 +115,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         "idle_lock_minutes": float,
         "lockout_failures": int,
         "lockout_minutes": float,
-        "search_top_k": int,
         "agency_name": str,
         "unit_name": str,
         "paper_size": str,
@@ -137,8 +135,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                 kwargs[key] = kind(values[key])
             except (TypeError, ValueError) as exc:
                 raise ConfigurationError(
-                    f"Setting '{key}' in {path} must be {KIND_NAMES[kind]}, "
-                    f"not {values[key]!r}."
+                    f"Setting '{key}' in {path} must be {KIND_NAMES[kind]}, not {values[key]!r}."
                 ) from exc
     if kwargs.get("paper_size", "letter") not in ("letter", "a4"):
         raise ConfigurationError("Setting 'paper_size' must be 'letter' or 'a4'.")

@@ -168,7 +168,7 @@ def search_gallery(
     ef: int | None = None,
     exact: bool | None = None,
 ) -> GallerySearchOutcome:
-    """The ``top_k`` most similar subjects to a probe descriptor (default: settings.search_top_k).
+    """The ``top_k`` most similar subjects to a probe descriptor (default: the policy profile's).
 
     ``exact``: None chooses (exact below ``EXACT_SEARCH_BELOW`` searchable photos), True forces
     the exact reference search, False the index. ``ef``: the index's search breadth.
@@ -177,7 +177,7 @@ def search_gallery(
     name = model_name or ws.settings.model_name
     manifest = model_manifest(ws.settings, name)
     query = _check_query(embedding, manifest.output_dim, name)
-    k = int(top_k if top_k is not None else ws.settings.search_top_k)
+    k = int(top_k if top_k is not None else ws.profile.search_top_k)
     if not 1 <= k <= MAX_TOP_K:
         raise InvalidInput(f"The number of candidates must be between 1 and {MAX_TOP_K}.")
     if ef is not None and ef < 1:

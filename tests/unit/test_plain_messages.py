@@ -56,7 +56,7 @@ def test_setting_of_the_wrong_kind_says_what_it_must_be(fresh_data_dir: Path) ->
     with pytest.raises(ConfigurationError, match=r"'lockout_failures' .* must be a whole number"):
         load_settings()
     settings_file.write_text(
-        'database_url = "sqlite:///x.sqlite3"\nunit_name = "RTCC"\nsearch_top_k = 20\n',
+        'database_url = "sqlite:///x.sqlite3"\nunit_name = "RTCC"\nonnx_threads = 1\n',
         encoding="utf-8",
     )
     assert load_settings().unit_name == "RTCC"
