@@ -2,6 +2,12 @@
 
 Sub-commands live in :mod:`app.commands`; each module has ``register(subparsers)``. Errors a user
 can cause are shown as one plain line on stderr with exit code 2; nothing prints a traceback.
+
+MediaPipe and TensorFlow Lite write their own log lines straight to the process's standard error
+(file descriptor 2), which no environment variable of theirs silences. The installed ``frx``
+command (:func:`console_main`) therefore points descriptor 2 at ``logs/native.log`` in the data
+folder and keeps the terminal for the tool's own messages (``--verbose`` keeps everything on the
+terminal).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from app import APP_NAME, __version__
 from app.errors import FrxError
@@ -47,6 +54,42 @@ def build_parser() -> argparse.ArgumentParser:
             raise
         module.register(sub)
     return parser
+
+
+NATIVE_LOG = "native.log"
+
+
+def divert_native_stderr(data_dir: Path) -> Path | None:
+    """Send what native libraries write to descriptor 2 to ``logs/native.log`` in an existing
+    data folder; Python's ``sys.stderr`` keeps writing where descriptor 2 pointed before.
+    Returns the log file, or None when there is no data folder yet (nothing is diverted)."""
+    if not data_dir.is_dir():
+        return None
+    logs = data_dir / "logs"
+    try:
+        logs.mkdir(exist_ok=True)
+        target = os.open(logs / NATIVE_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError:
+        return None  # an unwritable data folder is reported by the command itself
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    sys.stderr = open(  # noqa: SIM115 - lives as long as the process
+        terminal, "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace"
+    )
+    os.dup2(target, 2)
+    os.close(target)
+    return logs / NATIVE_LOG
+
+
+def console_main() -> int:
+    """The ``frx`` command: :func:`main` with native log lines kept off the terminal."""
+    if not {"-v", "--verbose"} & set(sys.argv[1:]):
+        from app.settings import default_data_dir
+
+        divert_native_stderr(
+            Path(os.environ.get("FRX_DATA_DIR") or default_data_dir()).expanduser()
+        )
+    return main()
 
 
 # Exit code when the reader of standard output went away (``frx ... | head``): 128 + SIGPIPE.
@@ -90,4 +133,4 @@ def _run(argv: Sequence[str] | None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(console_main())

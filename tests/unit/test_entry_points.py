@@ -17,9 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _env(data_dir: Path, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("FRX_") and k not in drop
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRX_") and k not in drop}
     env.update({"FRX_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO_ROOT)})
     return env
 
@@ -30,8 +28,13 @@ def test_frx_stops_quietly_when_the_reader_of_its_output_goes_away(tmp_path: Pat
     try:
         result = subprocess.run(
             [sys.executable, "-m", "app.cli", "model", "list"],
-            stdout=write_end, stderr=subprocess.PIPE, text=True, env=_env(tmp_path / "data"),
-            cwd=REPO_ROOT, timeout=120, check=False,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(tmp_path / "data"),
+            cwd=REPO_ROOT,
+            timeout=120,
+            check=False,
         )
     finally:
         os.close(write_end)
@@ -42,8 +45,13 @@ def test_frx_stops_quietly_when_the_reader_of_its_output_goes_away(tmp_path: Pat
 
 def _gui(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app", *args], env=env, capture_output=True, text=True,
-        cwd=REPO_ROOT, timeout=120, check=False,
+        [sys.executable, "-m", "app", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
     )
 
 
@@ -77,3 +85,80 @@ def test_display_problem_only_when_qt_has_nowhere_to_draw() -> None:
     assert not display_problem({"QT_QPA_PLATFORM": "offscreen"}, [], "linux")
     assert not display_problem({}, ["-platform", "offscreen"], "linux")
     assert not display_problem({}, [], "win32")
+
+
+NATIVE_SCRIPT = """
+import sys
+from pathlib import Path
+from app.cli import divert_native_stderr
+if sys.argv[1] == "divert":
+    divert_native_stderr(Path(sys.argv[2]))
+from app.engine.detect import FaceDetector
+FaceDetector().close()
+sys.stderr.write("frx: our own message\\n")
+"""
+
+
+def test_native_log_lines_go_to_the_data_folder_not_the_terminal(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+
+    def run(mode: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", NATIVE_SCRIPT, mode, str(data)],
+            env=_env(data),
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            timeout=120,
+            check=False,
+        )
+
+    plain = run("keep")  # MediaPipe's own lines reach the terminal unless diverted
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert "XNNPACK" in plain.stderr
+    diverted = run("divert")
+    assert diverted.returncode == 0, diverted.stderr[-2000:]
+    assert "XNNPACK" not in diverted.stderr
+    assert diverted.stderr.strip() == "frx: our own message"
+    assert "XNNPACK" in (data / "logs" / "native.log").read_text(encoding="utf-8")
+
+
+def test_frx_keeps_native_lines_on_the_terminal_only_when_verbose(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    quiet = subprocess.run(
+        [sys.executable, "-m", "app.cli", "model", "list"],
+        env=_env(data),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert (data / "logs" / "native.log").exists()
+    (data / "logs" / "native.log").unlink()
+    verbose = subprocess.run(
+        [sys.executable, "-m", "app.cli", "-v", "model", "list"],
+        env=_env(data),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert verbose.returncode == 0, verbose.stderr[-2000:]
+    assert not (data / "logs" / "native.log").exists()
+    # No data folder yet (before `frx init`): nothing is created, nothing diverted.
+    fresh = tmp_path / "fresh"
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "--version"],
+        env=_env(fresh),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=True,
+    )
+    assert not fresh.exists()
