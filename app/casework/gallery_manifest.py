@@ -165,9 +165,18 @@ def _header(path: Path, raw: list[str] | None) -> tuple[tuple[str, ...], tuple[s
     missing = [c for c in REQUIRED_COLUMNS if c not in seen]
     if missing:
         found = ", ".join(c for c in columns if c) or "none"
+        separator = next((s for s in (";", "\t", "|") if len(raw) == 1 and s in raw[0]), None)
+        hint = (
+            f" The header looks separated by {'tabs' if separator == chr(9) else repr(separator)}"
+            "; the manifest must be a comma-separated CSV file (save it as 'CSV (Comma "
+            "delimited)')."
+            if separator
+            else ""
+        )
         raise ManifestError(
             f"The manifest {path.name} lacks the required column(s) {', '.join(missing)} "
-            f"(found: {found}). Required: {', '.join(REQUIRED_COLUMNS)}. Nothing was imported."
+            f"(found: {found}). Required: {', '.join(REQUIRED_COLUMNS)}.{hint} "
+            "Nothing was imported."
         )
     extras = tuple(c for c in columns if c and c not in KNOWN_COLUMNS)
     return columns, extras

@@ -243,7 +243,8 @@ def _seal(ws: Workstation, by: SignedInUser, args: argparse.Namespace) -> int:
     else:
         act = gallery.seal_subject if args.seal else gallery.unseal_subject
         result = act(ws, by=by, subject_reference=args.reference, reason=args.reason)
-        what = f"Subject {result.subject_reference} ({len(result.photo_ids)} photos)"
+        count = len(result.photo_ids)
+        what = f"Subject {result.subject_reference} ({count} photo{'' if count == 1 else 's'})"
     state = "sealed: out of every search from now on" if args.seal else "unsealed"
     sys.stdout.write(f"{what} {state}. Gallery generation {result.generation}.\n")
     return 0

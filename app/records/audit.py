@@ -200,8 +200,13 @@ def verify_chain(session: Session, *, batch_size: int = 2000) -> ChainReport:
             False,
             checked,
             last_sequence + 1,
-            f"Events {last_sequence + 1} to {anchor.last_sequence} have been removed from the "
-            f"end of the audit log (the log ends at event {last_sequence}).",
+            (
+                f"Event {anchor.last_sequence} has"
+                if anchor.last_sequence == last_sequence + 1
+                else f"Events {last_sequence + 1} to {anchor.last_sequence} have"
+            )
+            + f" been removed from the end of the audit log (the log ends at event "
+            f"{last_sequence}).",
         )
     if anchor.last_sequence < last_sequence:
         return ChainReport(

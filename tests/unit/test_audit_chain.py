@@ -333,3 +333,12 @@ def test_iter_and_count_events_with_filters(database: Database) -> None:
         assert [e.sequence for e in window] == [3, 4, 5]
         newest = iter_events(session, newest_first=True, offset=1, limit=3)
         assert [e.sequence for e in newest] == [8, 7, 6]
+
+
+def test_one_removed_last_event_is_named_in_the_singular(database: Database) -> None:
+    fill(database, 5)
+    raw(database, "DELETE FROM audit_events WHERE sequence = 5")
+    report = verify(database)
+    assert (report.ok, report.first_bad_sequence) == (False, 5)
+    assert report.problem is not None
+    assert report.problem.startswith("Event 5 has been removed from the end of the audit log")

@@ -6,6 +6,7 @@ and rebuild, run in-process with the password on standard input."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -78,6 +79,8 @@ def test_gallery_commands_end_to_end(
         monkeypatch, capsys, "gallery", "seal", reference, "--reason", "Order 1", "--as", "boss"
     )
     assert code == 0 and "sealed" in out
+    shown = re.search(r"\((\d+) (photos?)\)", out)
+    assert shown is not None and shown.group(2) == ("photo" if shown.group(1) == "1" else "photos")
     assert gallery.gallery_stats(gallery_ws).sealed_subjects == 1
     code, out, _ = frx(monkeypatch, capsys, "gallery", "list", "--as", "boss")
     assert reference not in out

@@ -125,6 +125,13 @@ def test_missing_columns_are_one_plain_error_before_anything_is_imported(
             inspect_manifest(tmp_path / "bad.csv")
     with pytest.raises(ManifestError, match="does not exist"):
         inspect_manifest(tmp_path / "nowhere.csv")
+    # Saved from a spreadsheet with semicolons (or tabs): the message says what to do.
+    for separator, said in ((";", "';'"), ("\t", "tabs")):
+        (tmp_path / "semi.csv").write_text(HEADER.replace(",", separator) + "\n")
+        with pytest.raises(ManifestError) as caught:
+            inspect_manifest(tmp_path / "semi.csv")
+        assert f"separated by {said}" in str(caught.value)
+        assert "comma-separated" in str(caught.value)
 
 
 def test_a_100k_row_manifest_streams_quickly(tmp_path: Path) -> None:
