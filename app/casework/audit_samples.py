@@ -81,7 +81,7 @@ class AuditSampleSummary:
 def require_supervision_reader(
     ws: Workstation, session: Session, user: SignedInUser, attempted: str
 ) -> None:
-    decision = evaluate_audit_reading(current_roles(session, user))
+    decision = evaluate_audit_reading(current_roles(session, user), attempted)
     if not decision.allowed:
         session.rollback()
         refuse(ws, user, decision, attempted)

@@ -42,9 +42,9 @@ def _decide(roles: Iterable[Role], allowed: frozenset[Role], action: str) -> Dec
     return Decision(False, (f"Only an active {_names(allowed)} may {action} (MPTC VI.C).",))
 
 
-def evaluate_audit_reading(roles: Iterable[Role]) -> Decision:
-    """May someone holding ``roles`` read the audit log?"""
-    return _decide(roles, AUDIT_READER_ROLES, "read the audit log")
+def evaluate_audit_reading(roles: Iterable[Role], action: str = "read the audit log") -> Decision:
+    """May someone holding ``roles`` read the audit log (or do ``action``, which reads it)?"""
+    return _decide(roles, AUDIT_READER_ROLES, action)
 
 
 def evaluate_audit_export(roles: Iterable[Role]) -> Decision:

@@ -59,7 +59,9 @@ def test_overview_counts_the_worked_case_and_is_audited(ws: Workstation, yale_di
     ]
     sealed = overview.sealed
     assert (sealed.subjects_sealed_now, sealed.sealed_in_period, sealed.unsealed_in_period) == (
-        1, 1, 0,
+        1,
+        1,
+        0,
     )
     assert sealed.photos_sealed_now == 0  # the subject is sealed, not each photo
     assert overview.generated_by == "Sam (sam)" and overview.profile_name == ws.profile.name
@@ -80,7 +82,7 @@ def test_overview_counts_the_worked_case_and_is_audited(ws: Workstation, yale_di
     # A legal advisor reads the overview but not the training list; an examiner is refused.
     counsel = add_user(ws, people.admin, "lena", frozenset({Role.LEGAL_ADVISOR}), trained=False)
     assert compliance.compliance_overview(ws, user=counsel).training_due is None
-    with pytest.raises(PermissionDenied, match="supervisor"):
+    with pytest.raises(PermissionDenied, match="may see the compliance overview"):
         compliance.compliance_overview(ws, user=people.examiner)
     assert events(ws, "permission.denied")[-1].details_dict["attempted"] == (
         "see the compliance overview"
@@ -147,7 +149,9 @@ def test_pdf_report_and_transparency_csv_are_written_and_recorded(
     figures = compliance.transparency_figures(ws, user=people.supervisor, year=year)
     assert (figures.requests, figures.searches, figures.possible_leads) == (1, 1, 2)
     assert (figures.lead_reports, figures.no_lead_reports, figures.reports_disseminated) == (
-        1, 0, 1,
+        1,
+        0,
+        1,
     )
     assert [(o.label, o.count) for o in figures.searches_per_offense] == [
         ("Robbery in the second degree", 1)
@@ -205,8 +209,16 @@ def test_frx_supervision_prints_counts_and_writes_files(
     today = ws.now().date()
     pdf = tmp_path / "period.pdf"
     code, out, err = frx(
-        "supervision", "compliance", "--since", (today - timedelta(days=3)).isoformat(),
-        "--until", today.isoformat(), "--pdf", str(pdf), "--as", "sam",
+        "supervision",
+        "compliance",
+        "--since",
+        (today - timedelta(days=3)).isoformat(),
+        "--until",
+        today.isoformat(),
+        "--pdf",
+        str(pdf),
+        "--as",
+        "sam",
     )
     assert code == 0, err
     assert "searches: 1\n" in out and "possible leads: 2\n" in out
@@ -217,8 +229,14 @@ def test_frx_supervision_prints_counts_and_writes_files(
     assert pdf.read_bytes().startswith(b"%PDF") and "PDF compliance report written" in out
     # --until includes the day named: the same day as --since and --until counts today.
     code, out, _ = frx(
-        "supervision", "compliance", "--since", today.isoformat(), "--until",
-        today.isoformat(), "--as", "sam",
+        "supervision",
+        "compliance",
+        "--since",
+        today.isoformat(),
+        "--until",
+        today.isoformat(),
+        "--as",
+        "sam",
     )
     assert code == 0 and "searches: 1\n" in out
     code, _, err = frx("supervision", "compliance", "--since", "31/12/2025", "--as", "sam")
@@ -226,15 +244,27 @@ def test_frx_supervision_prints_counts_and_writes_files(
 
     figures = tmp_path / "figures.csv"
     code, out, err = frx(
-        "supervision", "transparency", "--year", str(today.year), "--csv", str(figures),
-        "--as", "sam",
+        "supervision",
+        "transparency",
+        "--year",
+        str(today.year),
+        "--csv",
+        str(figures),
+        "--as",
+        "sam",
     )
     assert code == 0, err
     assert f"Transparency figures {today.year}: 1 searches" in out
     assert figures.read_text(encoding="utf-8").startswith("year,figure,category,description")
     code, _, err = frx(
-        "supervision", "transparency", "--year", str(today.year), "--csv", str(figures),
-        "--as", "erin",
+        "supervision",
+        "transparency",
+        "--year",
+        str(today.year),
+        "--csv",
+        str(figures),
+        "--as",
+        "erin",
     )
     assert code == 2 and "supervisor or administrator" in err
 
