@@ -1,4 +1,5 @@
-"""Helpers shared by ``frx`` sub-commands: open the workstation, read passwords, sign in.
+"""Helpers shared by ``frx`` sub-commands: open the workstation, read passwords, sign in, show
+progress on stderr and stop cleanly on Ctrl-C.
 
 Passwords never come from command-line arguments (they would show in the process list and the
 shell history): from a hidden prompt when standard input is a terminal, otherwise one line each
@@ -9,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import signal
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from types import FrameType
 
 from app.casework.accounts import SignedInUser, sign_in
 from app.casework.workstation import Workstation
@@ -78,3 +83,56 @@ def iso_moment(text: str) -> datetime:
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError("give the time zone, e.g. 2026-03-01T10:00+00:00")
     return value
+
+
+# ------------------------------------------------------------------------------ progress
+class ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        share = done / total if total > 0 else 1.0
+        filled = min(self.WIDTH, round(share * self.WIDTH))
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} {message[:60]:<60}")
+        sys.stderr.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+@contextmanager
+def cancel_on_interrupt() -> Iterator[Callable[[], bool]]:
+    """The first Ctrl-C asks the work to stop after its current step; the second interrupts."""
+    requested = False
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        nonlocal requested
+        if requested:
+            raise KeyboardInterrupt
+        requested = True
+        sys.stderr.write("\nStopping after the current step (Ctrl-C again to interrupt)...\n")
+
+    try:
+        signal.signal(signal.SIGINT, on_interrupt)
+    except ValueError:  # not the main thread: no signal handling
+        yield lambda: requested
+        return
+    try:
+        yield lambda: requested
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -8,13 +8,9 @@ second Ctrl-C interrupts at once) and running the same command again continues.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 
 from app.casework import gallery, index_sync
 from app.casework.accounts import SignedInUser
@@ -22,7 +18,12 @@ from app.casework.gallery_import import import_gallery
 from app.casework.gallery_manifest import OPTIONAL_COLUMNS, REQUIRED_COLUMNS
 from app.casework.gallery_reembed import reembed_gallery
 from app.casework.workstation import Workstation
-from app.commands._common import authenticate, open_workstation
+from app.commands._common import (
+    ProgressBar,
+    authenticate,
+    cancel_on_interrupt,
+    open_workstation,
+)
 
 Action = Callable[[Workstation, SignedInUser, argparse.Namespace], int]
 
@@ -108,64 +109,11 @@ def _signed_in(action: Action) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
-# ------------------------------------------------------------------------------ progress
-class ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
-
-    WIDTH = 30
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self._last = 0.0
-        self._shown = False
-
-    def __call__(self, done: int, total: int, message: str) -> None:
-        now = time.monotonic()
-        if done < total and now - self._last < 0.1:
-            return
-        self._last = now
-        share = done / total if total > 0 else 1.0
-        filled = min(self.WIDTH, round(share * self.WIDTH))
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} {message[:60]:<60}")
-        sys.stderr.flush()
-        self._shown = True
-
-    def close(self) -> None:
-        if self._shown:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
-@contextmanager
-def _cancel_on_interrupt() -> Iterator[Callable[[], bool]]:
-    """The first Ctrl-C asks the work to stop after its current step; the second interrupts."""
-    requested = False
-    previous = signal.getsignal(signal.SIGINT)
-
-    def on_interrupt(signum: int, frame: FrameType | None) -> None:
-        nonlocal requested
-        if requested:
-            raise KeyboardInterrupt
-        requested = True
-        sys.stderr.write("\nStopping after the current step (Ctrl-C again to interrupt)...\n")
-
-    try:
-        signal.signal(signal.SIGINT, on_interrupt)
-    except ValueError:  # not the main thread: no signal handling
-        yield lambda: requested
-        return
-    try:
-        yield lambda: requested
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 # ------------------------------------------------------------------------------ actions
 def _import(ws: Workstation, by: SignedInUser, args: argparse.Namespace) -> int:
     bar = ProgressBar("Importing")
     try:
-        with _cancel_on_interrupt() as cancelled:
+        with cancel_on_interrupt() as cancelled:
             result = import_gallery(
                 ws,
                 by=by,
@@ -292,7 +240,7 @@ def _index_status(args: argparse.Namespace) -> int:
 def _reembed(ws: Workstation, by: SignedInUser, args: argparse.Namespace) -> int:
     bar = ProgressBar("Describing")
     try:
-        with _cancel_on_interrupt() as cancelled:
+        with cancel_on_interrupt() as cancelled:
             result = reembed_gallery(
                 ws,
                 by=by,
@@ -315,7 +263,7 @@ def _reembed(ws: Workstation, by: SignedInUser, args: argparse.Namespace) -> int
 def _rebuild_index(args: argparse.Namespace) -> int:
     bar = ProgressBar("Rebuilding")
     try:
-        with open_workstation() as ws, _cancel_on_interrupt() as cancelled:
+        with open_workstation() as ws, cancel_on_interrupt() as cancelled:
             status = index_sync.rebuild_index(
                 ws, model=args.model, progress=bar, cancelled=cancelled
             )

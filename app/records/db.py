@@ -198,6 +198,26 @@ def _check_writable(folder: Path, what: str) -> None:
         raise _storage_error_for_os(exc, what) from exc
 
 
+def copy_sqlite_online(source: Path, target: Path, *, standalone: bool = False) -> None:
+    """Copy an SQLite database into a new file ``target`` with SQLite's online backup API.
+
+    The copy is consistent even while other connections use (and write) the database.
+    ``standalone`` turns the copy's journal into a rollback journal, so it is one self-contained
+    file that can be opened read-only. Raises ``sqlite3.Error`` or ``OSError``.
+    """
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+            if standalone:
+                dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
 def backup_sqlite(source: Path, backups_dir: Path, *, label: str) -> Path:
     """Copy an SQLite database with SQLite's online backup API into ``backups_dir``.
 
@@ -208,15 +228,7 @@ def backup_sqlite(source: Path, backups_dir: Path, *, label: str) -> Path:
     target = backups_dir / f"{source.stem}-{stamp}-{label}.sqlite3"
     partial = target.with_name(target.name + ".part")
     try:
-        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            dst = sqlite3.connect(partial)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
+        copy_sqlite_online(source, partial)
         os.replace(partial, target)
     except (sqlite3.Error, OSError) as exc:
         partial.unlink(missing_ok=True)
