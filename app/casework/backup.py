@@ -272,7 +272,10 @@ def verify_backup(
     """
     folder = Path(folder).expanduser()
     manifest = read_manifest(folder)
-    check = check_folder(folder, manifest, progress=progress, cancelled=cancelled)
+    try:
+        check = check_folder(folder, manifest, progress=progress, cancelled=cancelled)
+    except ImportCancelled:
+        raise ImportCancelled("The check of the backup was stopped; nothing was changed.") from None
     verdict = BackupVerdict(
         folder=folder,
         manifest_sha256=manifest.sha256,

@@ -187,6 +187,8 @@ def _restore(
     store = EvidenceStore(settings.evidence_dir)
     total = len(evidence) + 1
     for number, rel in enumerate(evidence, start=1):
+        if cancelled is not None and cancelled():
+            raise ImportCancelled("Stopped on request.")
         sha = Path(rel).name
         target = store.path(sha)
         if not store.verify(sha):  # a shared evidence folder may already hold it

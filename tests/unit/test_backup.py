@@ -206,6 +206,8 @@ def test_restore_command_line(
 
     result = backed_up(ws, case, tmp_path)
     target = tmp_path / "new-data"
+    (target / "logs").mkdir(parents=True)  # what the frx command itself writes there first
+    (target / "logs" / "native.log").write_text("", encoding="utf-8")
     monkeypatch.setenv("FRX_DATA_DIR", str(target))
     monkeypatch.delenv("FRX_DATABASE_URL")
     assert cli.main(["admin", "restore", str(result.folder)]) == 0
@@ -396,3 +398,40 @@ def test_a_failed_backup_leaves_no_folder(
             cancelled=lambda: next(asked, True),
         )
     assert not any(p.name.startswith((".backup", "backup")) for p in tmp_path.iterdir())
+
+
+def test_a_failed_restore_removes_what_it_wrote(
+    ws: Workstation, case: SearchedCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.casework import backup_restore
+
+    folder = backed_up(ws, case, tmp_path).folder
+    real = backup_restore.copy_hashed
+    calls = 0
+
+    def disk_fills(*args: object, **kwargs: object) -> tuple[str, int]:
+        nonlocal calls
+        calls += 1
+        if calls == 4:  # settings.toml, two evidence files, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backup_restore, "copy_hashed", disk_fills)
+    target = tmp_path / "restored"
+    with pytest.raises(StorageError, match="is full"):
+        restore_backup(folder, env={"FRX_DATA_DIR": str(target)})
+    assert calls == 4 and not target.exists()
+    # Stopped half-way: the same.
+    monkeypatch.setattr(backup_restore, "copy_hashed", real)
+    started: list[int] = []  # the restore reports progress once it copies (after verifying)
+    with pytest.raises(ImportCancelled, match="restore was stopped"):
+        restore_backup(
+            folder,
+            env={"FRX_DATA_DIR": str(target)},
+            progress=lambda done, _total, _m: started.append(done),
+            cancelled=lambda: bool(started),
+        )
+    assert started == [1]
+    assert not target.exists()
+    # And then it restores completely.
+    assert restore_backup(folder, env={"FRX_DATA_DIR": str(target)}).evidence_files >= 7
