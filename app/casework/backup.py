@@ -78,7 +78,7 @@ class BackupResult:
 
     folder: Path
     manifest_sha256: str
-    files: int
+    files: int  # listed in the manifest (the manifest itself not counted)
     evidence_files: int
     bytes: int
     database_included: bool
@@ -207,7 +207,7 @@ def make_backup(
     result = BackupResult(
         folder=output,
         manifest_sha256=manifest_sha,
-        files=len(entries) + 1,
+        files=len(entries),
         evidence_files=len(facts.evidence),
         bytes=sum(entry.size for entry in entries),
         database_included=included,

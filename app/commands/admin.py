@@ -64,8 +64,8 @@ def _backup(ws: Workstation, by: SignedInUser, args: argparse.Namespace) -> int:
         bar.close()
     out = sys.stdout
     out.write(
-        f"Backup written to {result.folder}: {result.files} files, {result.evidence_files} "
-        f"evidence files, {result.bytes} bytes.\n"
+        f"Backup written to {result.folder}: {_count(result.files, 'file')} besides the manifest "
+        f"({_count(result.evidence_files, 'evidence file')}), {_count(result.bytes, 'byte')}.\n"
     )
     if result.database_included:
         out.write(f"The database snapshot ends at audit event {result.last_audit_sequence}.\n")
@@ -80,6 +80,10 @@ def _backup(ws: Workstation, by: SignedInUser, args: argparse.Namespace) -> int:
     )
     out.write(f"Manifest SHA-256: {result.manifest_sha256}\n")
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _list(label: str, items: list[str]) -> None:
@@ -117,7 +121,8 @@ def _verify(args: argparse.Namespace) -> int:
         sys.stdout.write("The database is not in this backup (PostgreSQL: use pg_dump).\n")
     if verdict.ok:
         sys.stdout.write(
-            f"Backup intact: {verdict.files} files, {verdict.bytes} bytes; manifest SHA-256 "
+            f"Backup intact: {_count(verdict.files, 'file')}, {_count(verdict.bytes, 'byte')}; "
+            "manifest SHA-256 "
             f"{verdict.manifest_sha256}.\n"
         )
         return 0
@@ -134,7 +139,7 @@ def _restore(args: argparse.Namespace) -> int:
         bar.close()
     out = sys.stdout
     out.write(
-        f"Restored into {result.data_dir}: {result.evidence_files} evidence files"
+        f"Restored into {result.data_dir}: {_count(result.evidence_files, 'evidence file')}"
         + (", settings.toml" if result.settings_restored else "")
         + (f", the database ({result.database_path})" if result.database_restored else "")
         + ".\n"
