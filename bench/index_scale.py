@@ -5,16 +5,17 @@
         [--m 48] [--ef-construction 200] [--threads 2] [--queries 300]
 
 Galleries are synthetic descriptors with dlib-like statistics (see bench/face_distribution.py):
-fitted to real descriptors of LFW faces when ``--seed-images`` is given and the default model
-can be installed, else built-in statistics measured the same way. Per size it prints: build time,
-memory (resident growth while building, hnswlib's own size), recall@10 and recall@50 against
-exact search for held-out photos of gallery people (and for people not in the gallery), the
-search breadth ef chosen as the smallest that reaches recall@10 >= 0.99, and p50/p99 latency of
-one query for the index, for exact numpy search (one matrix product, gallery norms precomputed:
-the fastest exact reference; app.engine's ``exact_search`` is timed too) and for the
-linear scan the ``face_recognition`` library does (``np.linalg.norm(gallery - probe, axis=1)``),
-with the speedups as ratios. Then an extrapolation to 10M and 50M faces. The last two lines are
-``recall@10 <value>`` and ``speedup <exact p50 / index p50>`` of the largest size.
+fitted to real descriptors of LFW faces (``--seed-images``, by default lfw-devtrain in
+../shared/data when it is there), else (``--seed-images ''``, or when the default model cannot be
+installed) built-in statistics, which are harder for the index than real faces. Per size it prints:
+build time, memory (resident growth while building, hnswlib's own size), recall@10 and recall@50
+against exact search for held-out photos of gallery people (and for people not in the gallery), the
+search breadth ef chosen as the smallest that reaches recall@10 >= 0.99, and p50/p99 latency of one
+query for the index, for exact numpy search (one matrix product, gallery norms precomputed: the
+fastest exact reference; app.engine's ``exact_search`` is timed too) and for the linear scan the
+``face_recognition`` library does (``np.linalg.norm(gallery - probe, axis=1)``), with the speedups
+as ratios. Then an extrapolation to 10M and 50M faces. The last two lines are ``recall@10 <value>``
+and ``speedup <exact p50 / index p50>`` of the largest size.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from bench.face_distribution import (
     photos_per_person,
     real_distance_summary,
 )
+from bench.lfw_common import LFW_IMAGES
 
 EF_CANDIDATES = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 RECALL_TARGET = 0.99
@@ -338,7 +340,13 @@ def choose_distribution(args: argparse.Namespace) -> FaceDistribution:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--seed-images", help="LFW images folder (one folder per person)")
+    parser.add_argument(
+        "--seed-images",
+        default=str(LFW_IMAGES) if LFW_IMAGES.is_dir() else "",
+        help="LFW images folder (one folder per person) whose descriptors the synthetic "
+        "identities are fitted to (default: ../shared/data's lfw-devtrain; '' for the "
+        "built-in statistics)",
+    )
     parser.add_argument("--seed-faces", type=int, default=1200)
     parser.add_argument("--m", type=int, default=DEFAULT_M)
     parser.add_argument("--ef-construction", type=int, default=200)
