@@ -124,41 +124,30 @@ def test_native_log_lines_go_to_the_data_folder_not_the_terminal(tmp_path: Path)
     assert "XNNPACK" in (data / "logs" / "native.log").read_text(encoding="utf-8")
 
 
+def _frx(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_frx_keeps_native_lines_on_the_terminal_only_when_verbose(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
-    quiet = subprocess.run(
-        [sys.executable, "-m", "app.cli", "model", "list"],
-        env=_env(data),
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=120,
-        check=False,
-    )
+    native_log = data / "logs" / "native.log"
+    quiet = _frx(["model", "list"], _env(data))
     assert quiet.returncode == 0, quiet.stderr[-2000:]
-    assert (data / "logs" / "native.log").exists()
-    (data / "logs" / "native.log").unlink()
-    verbose = subprocess.run(
-        [sys.executable, "-m", "app.cli", "-v", "model", "list"],
-        env=_env(data),
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=120,
-        check=False,
-    )
+    assert native_log.exists()
+    native_log.unlink()
+    verbose = _frx(["-v", "model", "list"], _env(data))
     assert verbose.returncode == 0, verbose.stderr[-2000:]
-    assert not (data / "logs" / "native.log").exists()
+    assert not native_log.exists()
     # No data folder yet (before `frx init`): nothing is created, nothing diverted.
     fresh = tmp_path / "fresh"
-    subprocess.run(
-        [sys.executable, "-m", "app.cli", "--version"],
-        env=_env(fresh),
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=120,
-        check=True,
-    )
+    assert _frx(["--version"], _env(fresh)).returncode == 0
     assert not fresh.exists()
