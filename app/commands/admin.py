@@ -6,6 +6,7 @@ prints the manifest's SHA-256 (also recorded in the audit log as ``admin.backup_
 ``frx admin verify-backup DIR`` needs no database and no sign-in: exit 0 when the backup is
 intact, 1 when it is damaged, 2 when it cannot be read. ``frx admin restore DIR`` restores into
 the empty or new data folder FRX_DATA_DIR names (never over an existing database).
+``frx admin check`` is the workstation's health check (:mod:`app.commands.admin_check`).
 Progress is shown on stderr; Ctrl-C stops cleanly and leaves nothing half-written behind.
 """
 
@@ -19,6 +20,7 @@ from app.casework.accounts import SignedInUser
 from app.casework.backup import BackupVerdict, make_backup, verify_backup
 from app.casework.backup_restore import restore_backup
 from app.casework.workstation import Workstation
+from app.commands import admin_check
 from app.commands._common import ProgressBar, add_as_user, cancel_on_interrupt, signed_in
 
 LISTED = 20  # files of each kind printed before "and N more"
@@ -26,7 +28,8 @@ LISTED = 20  # files of each kind printed before "and N more"
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "admin", help="back up the workstation, check a backup, restore a backup"
+        "admin",
+        help="back up the workstation, check a backup, restore a backup, check the workstation",
     )
     sub = parser.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
     backup = sub.add_parser(
@@ -53,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     restore.add_argument("folder", type=Path, metavar="DIR")
     restore.set_defaults(handler=_restore)
+
+    admin_check.register(sub)
 
 
 def _backup(ws: Workstation, by: SignedInUser, args: argparse.Namespace) -> int:
