@@ -180,6 +180,8 @@ def run_health_check(
         report.sections.append(check_models(ws, statuses))
     except ImportCancelled:
         raise ImportCancelled("The health check was stopped; nothing was changed.") from None
+    if progress is not None:
+        progress(1, 1, "done")
     report.finished_at = ws.now()
     try:
         _record(ws, by, report)

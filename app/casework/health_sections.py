@@ -228,7 +228,7 @@ def check_evidence(
     strays = _stray_files(ws.evidence.root, {sha for sha, _size in rows})
     section.warnings.extend(f"{rel}: no record refers to it." for rel in strays)
     section.counts.update(files=total, bytes_verified=checked_bytes, orphans=len(strays), **kinds)
-    how = "existence and size only (--quick)" if quick else "existence, size and SHA-256"
+    how = "existence and size only, --quick" if quick else "existence, size and SHA-256"
     summary = f"{_plural(total, 'evidence file')} checked ({how})"
     damaged = [f"{count} {kind}" for kind, count in kinds.items() if count]
     if damaged:
@@ -326,6 +326,8 @@ def check_models(ws: Workstation, statuses: list[ModelStatus]) -> Section:
     section.summary = (
         f"{len(verified)} of {_plural(len(statuses), 'installed model')} verified "
         "(file SHA-256 against the manifest)."
+        if statuses
+        else "no face model is installed."
     )
     return section
 
