@@ -226,6 +226,35 @@ def test_audit_event_edited_with_sql(ws: Workstation, case: SearchedCase) -> Non
     assert json.loads(events(ws, "admin.checked")[-1].details)["verdict"] == "problems"
 
 
+def test_audit_anchor_removed_check_not_recordable(ws: Workstation, case: SearchedCase) -> None:
+    with ws.database.session() as session:
+        session.execute(text("DELETE FROM audit_anchor"))
+    report = check(ws, case)
+    broken, unrecorded = only_problem(ws, report, "audit")
+    assert "anchor record is missing" in broken
+    assert unrecorded.startswith("The check could not be recorded in the audit log: ")
+    assert report.recorded_sequence is None and events(ws, "admin.checked") == []
+
+
+def test_unreadable_evidence_file(
+    ws: Workstation, case: SearchedCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.casework import health_sections
+
+    sha = evidence_rows(ws)[1][0]
+    real_hash = health_sections.hash_file
+
+    def refusing(path: Path, cancelled: object = None) -> tuple[str, int]:
+        if path.name == sha:
+            raise PermissionError(13, "Permission denied")
+        return real_hash(path)
+
+    monkeypatch.setattr(health_sections, "hash_file", refusing)
+    report = check(ws, case)
+    assert only_problem(ws, report, "evidence") == [f"{sha}: cannot be read (Permission denied)."]
+    assert report.section("evidence").counts["unreadable"] == 1
+
+
 # ------------------------------------------------------------------------------ search index
 def model_index(ws: Workstation) -> Path:
     return index_path(ws, ws.settings.model_name)
