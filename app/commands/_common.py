@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import signal
 import sys
 import time
@@ -87,26 +88,40 @@ def iso_moment(text: str) -> datetime:
 
 # ------------------------------------------------------------------------------ progress
 class ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
+    """Progress on stderr: on a terminal one bar redrawn at most ten times a second; otherwise
+    (cron, a redirected log) a plain line at most every ``LOG_INTERVAL`` seconds and at the end,
+    so that a log file gets a few readable lines instead of thousands of redraws."""
 
     WIDTH = 30
+    LOG_INTERVAL = 10.0
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, *, interactive: bool | None = None) -> None:
         self.label = label
-        self._last = 0.0
+        self.interactive = sys.stderr.isatty() if interactive is None else interactive
+        self._last = -math.inf
         self._shown = False
+        self._written: tuple[int, int, str] | None = None
 
     def __call__(self, done: int, total: int, message: str) -> None:
         now = time.monotonic()
-        if done < total and now - self._last < 0.1:
+        interval = 0.1 if self.interactive else self.LOG_INTERVAL
+        if (done < total and now - self._last < interval) or self._written == (
+            done,
+            total,
+            message,
+        ):
             return
         self._last = now
+        self._written = (done, total, message)
         share = done / total if total > 0 else 1.0
         filled = min(self.WIDTH, round(share * self.WIDTH))
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} {message[:60]:<60}")
+        if self.interactive:
+            sys.stderr.write(f"\r{self.label} [{bar}] {done}/{total} {message[:60]:<60}")
+            self._shown = True
+        else:
+            sys.stderr.write(f"{self.label} [{bar}] {done}/{total} {message}\n")
         sys.stderr.flush()
-        self._shown = True
 
     def close(self) -> None:
         if self._shown:

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app import __version__
 from app.__main__ import display_problem
 from app.cli import EXIT_BROKEN_PIPE
+from app.commands._common import ProgressBar
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,3 +154,31 @@ def test_frx_keeps_native_lines_on_the_terminal_only_when_verbose(tmp_path: Path
     fresh = tmp_path / "fresh"
     assert _frx(["--version"], _env(fresh)).returncode == 0
     assert not fresh.exists()
+
+
+def test_progress_is_a_redrawn_bar_on_a_terminal_and_few_lines_in_a_log(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = iter(float(t) for t in range(1000))
+    monkeypatch.setattr("app.commands._common.time.monotonic", lambda: next(clock))
+    terminal = ProgressBar("Importing", interactive=True)
+    for done in range(1, 6):
+        terminal(done, 5, f"row {done}")
+    terminal.close()
+    drawn = capsys.readouterr().err
+    assert drawn.count("\r") == 5 and drawn.endswith("\n") and drawn.count("\n") == 1
+    # Under cron or into a file: a line at most every LOG_INTERVAL seconds, and the last one.
+    log = ProgressBar("Importing", interactive=False)
+    for done in range(1, 31):  # one call a second
+        log(done, 30, f"row {done}")
+    log(30, 30, "row 30")  # repeated: not written again
+    log.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert "\r" not in "".join(lines)
+    assert [line.split("] ")[1] for line in lines] == [
+        "1/30 row 1",
+        "11/30 row 11",
+        "21/30 row 21",
+        "30/30 row 30",
+    ]
+    assert lines[-1].startswith("Importing [" + "#" * ProgressBar.WIDTH + "]")
