@@ -205,13 +205,7 @@ class FaceMesher:
         landmarks = output.face_landmarks
         if landmarks is None or len(landmarks.landmark) < MESH_POINT_COUNT:
             return None  # the model saw no face in the region
-        raw = np.array(
-            [(p.x, p.y, p.z) for p in landmarks.landmark[:MESH_POINT_COUNT]], dtype=np.float64
-        )
-        points = np.empty_like(raw)
-        points[:, 0] = raw[:, 0] * ww + wx0
-        points[:, 1] = raw[:, 1] * wh + wy0
-        points[:, 2] = raw[:, 2] * ww  # depth is scaled like x
+        points = _in_picture(landmarks.landmark, (ww, wh), (wx0, wy0))
         if not np.isfinite(points).all() or _eye_offset(points, face) > _eye_limit(face):
             return None
         return points.astype(np.float32)
@@ -276,6 +270,18 @@ def _square_crop(
     return crop, (scale, ox, oy)
 
 
+def _in_picture(
+    landmarks: Sequence[Any], size: tuple[float, float], origin: tuple[float, float]
+) -> npt.NDArray[np.float64]:
+    """MediaPipe's normalised landmarks of an image of ``size`` picture pixels whose pixel (0, 0)
+    lies at ``origin`` -> picture pixels (centres at integers, as MediaPipe's own coordinates:
+    see _mesh_in_roi); depth is scaled like x."""
+    raw = np.array([(p.x, p.y, p.z) for p in landmarks[:MESH_POINT_COUNT]], dtype=np.float64)
+    width, height = size
+    scaled = raw * np.array([width, height, width]) + np.array([origin[0], origin[1], 0.0])
+    return np.asarray(scaled, dtype=np.float64)
+
+
 def _closest_to_face(
     candidates: Sequence[Any],
     crop_side: int,
@@ -289,13 +295,8 @@ def _closest_to_face(
         landmarks = candidate.landmark
         if len(landmarks) < MESH_POINT_COUNT:
             continue
-        raw = np.array([(p.x, p.y, p.z) for p in landmarks[:MESH_POINT_COUNT]], dtype=np.float64)
-        # Normalised coordinates -> crop pixels (centres at integers, see _mesh_in_roi) ->
-        # picture pixels.
-        points = np.empty_like(raw)
-        points[:, 0] = raw[:, 0] * crop_side * scale + ox
-        points[:, 1] = raw[:, 1] * crop_side * scale + oy
-        points[:, 2] = raw[:, 2] * crop_side * scale
+        side = crop_side * scale  # the crop's side in picture pixels
+        points = _in_picture(landmarks, (side, side), (ox, oy))
         if not np.isfinite(points).all():
             continue
         offset = _eye_offset(points, face)
