@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QKeySequence, QShortcut
+from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -37,6 +37,7 @@ from app.errors import FrxError
 from app.policy.supervision import evaluate_audit_export
 from app.ui import messages
 from app.ui.admin.keyboard import chain_tab_order
+from app.ui.admin.page_frame import page_heading
 from app.ui.admin.qt_audit_filter_bar import QtAuditFilterBar
 from app.ui.admin.qt_audit_table_model import QtAuditTableModel, pretty_details
 from app.ui.workers import BackgroundTask, run_in_background
@@ -98,11 +99,7 @@ class QtAuditLogPage(QWidget):
         self._tasks: list[BackgroundTask] = []
         self.setObjectName("auditLogPage")
 
-        title = QLabel("Audit log")
-        title_font = QFont(title.font())
-        title_font.setPointSizeF(title_font.pointSizeF() * 1.3)
-        title_font.setBold(True)
-        title.setFont(title_font)
+        title = page_heading("Audit log")
         note = QLabel(
             "Every action on this workstation, in a tamper-evident chain. Times are UTC. "
             "Looking is not recorded; verifying and exporting are."
@@ -120,9 +117,7 @@ class QtAuditLogPage(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(
-            self.table.fontMetrics().height() + 8
-        )
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         for column, mode in enumerate(
@@ -199,9 +194,7 @@ class QtAuditLogPage(QWidget):
             button.setEnabled(export_decision.allowed)
             if not export_decision.allowed:
                 button.setToolTip(export_decision.reason)
-        self.refresh_button = self._button(
-            "&Refresh", "Read the log again (F5)", self.refresh
-        )
+        self.refresh_button = self._button("&Refresh", "Read the log again (F5)", self.refresh)
         actions = QHBoxLayout()
         actions.addWidget(self.verify_button)
         actions.addWidget(self.verify_label, 1)

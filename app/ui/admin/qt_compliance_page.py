@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtGui import QFont, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
@@ -42,6 +42,7 @@ from app.casework import compliance, compliance_files
 from app.casework.accounts import SignedInUser
 from app.casework.workstation import Workstation
 from app.ui import messages
+from app.ui.admin.page_frame import page_heading
 from app.ui.workers import BackgroundTask, run_in_background, run_with_progress
 
 log = logging.getLogger(__name__)
@@ -107,11 +108,7 @@ class QtCompliancePage(QWidget):
         self._tasks: list[BackgroundTask] = []
         self.setObjectName("compliancePage")
 
-        title = QLabel("Compliance")
-        title_font = QFont(title.font())
-        title_font.setPointSizeF(title_font.pointSizeF() * 1.3)
-        title_font.setBold(True)
-        title.setFont(title_font)
+        title = page_heading("Compliance")
         note = QLabel(
             "How the unit worked in a period: searches, leads, second reviews, releases, "
             "refusals, training and sealed records. Days are UTC, both included. Reading this "
@@ -383,12 +380,21 @@ COUNT_CAPTIONS: tuple[tuple[str, str], ...] = (
 TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("purpose", "Per purpose", ("Purpose", "Meaning", "Searches")),
     ("examiner", "Per examiner", ("Examiner", "Searches")),
-    ("unreviewed", "Without second review",
-     ("Request", "Case", "Candidate", "Examiner", "Concluded", "State", "Reason")),
-    ("disagreements", "Disagreements",
-     ("Request", "Case", "Examiner", "Reviewer", "Conclusions", "Recorded", "Resolved")),
-    ("releases", "Releases",
-     ("Report", "Case", "Recipient", "Official", "Type", "Method", "Released", "By")),
+    (
+        "unreviewed",
+        "Without second review",
+        ("Request", "Case", "Candidate", "Examiner", "Concluded", "State", "Reason"),
+    ),
+    (
+        "disagreements",
+        "Disagreements",
+        ("Request", "Case", "Examiner", "Reviewer", "Conclusions", "Recorded", "Resolved"),
+    ),
+    (
+        "releases",
+        "Releases",
+        ("Report", "Case", "Recipient", "Official", "Type", "Method", "Released", "By"),
+    ),
     ("refusals", "Refused actions", ("Event", "When", "User", "Action", "Reason")),
     ("training", "Training due", ("Examiner", "State", "Valid until", "Reminder")),
 )
@@ -419,19 +425,40 @@ def table_rows(o: compliance.ComplianceOverview) -> dict[str, list[list[str]]]:
         "purpose": [[p.key, p.label, str(p.count)] for p in o.searches_per_purpose],
         "examiner": [[e.key, str(e.count)] for e in o.searches_per_examiner],
         "unreviewed": [
-            [u.request_number, u.case_number, u.subject_reference, u.examiner,
-             _when(u.concluded_at), u.review_state, u.skip_reason or ""]
+            [
+                u.request_number,
+                u.case_number,
+                u.subject_reference,
+                u.examiner,
+                _when(u.concluded_at),
+                u.review_state,
+                u.skip_reason or "",
+            ]
             for u in o.unreviewed_leads
         ],
         "disagreements": [
-            [d.request_number, d.case_number, d.examiner, d.reviewer,
-             f"{d.first_conclusion} / {d.reviewer_conclusion}", _when(d.recorded_at),
-             "yes" if d.resolved else "no"]
+            [
+                d.request_number,
+                d.case_number,
+                d.examiner,
+                d.reviewer,
+                f"{d.first_conclusion} / {d.reviewer_conclusion}",
+                _when(d.recorded_at),
+                "yes" if d.resolved else "no",
+            ]
             for d in o.disagreements
         ],
         "releases": [
-            [f"{x.report_number} v{x.version}", x.case_number, x.recipient_agency, x.official,
-             x.recipient_type, x.method, _when(x.released_at), x.released_by]
+            [
+                f"{x.report_number} v{x.version}",
+                x.case_number,
+                x.recipient_agency,
+                x.official,
+                x.recipient_type,
+                x.method,
+                _when(x.released_at),
+                x.released_by,
+            ]
             for x in o.releases
         ],
         "refusals": [
@@ -439,8 +466,12 @@ def table_rows(o: compliance.ComplianceOverview) -> dict[str, list[list[str]]]:
             for x in o.refusals
         ],
         "training": [
-            [f"{t.display_name} ({t.username})", t.state,
-             t.valid_until.isoformat() if t.valid_until else "", t.sentence]
+            [
+                f"{t.display_name} ({t.username})",
+                t.state,
+                t.valid_until.isoformat() if t.valid_until else "",
+                t.sentence,
+            ]
             for t in (o.training_due or ())
         ],
     }

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from PySide6.QtCore import QItemSelection, Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -41,6 +41,7 @@ from app.errors import FrxError
 from app.policy.supervision import DEFAULT_REMINDER_DAYS, TrainingState
 from app.ui import messages
 from app.ui.admin.keyboard import chain_tab_order
+from app.ui.admin.page_frame import page_heading
 from app.ui.admin.qt_user_dialogs import (
     NewTraining,
     NewUser,
@@ -84,9 +85,7 @@ class QtUserAdminPage(QWidget):
 
     changed = Signal()  # after any successful change
 
-    def __init__(
-        self, ws: Workstation, user: SignedInUser, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, ws: Workstation, user: SignedInUser, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ws = ws
         self.user = user
@@ -94,11 +93,7 @@ class QtUserAdminPage(QWidget):
         self.reminders: list[TrainingDue] = []
         self.setObjectName("userAdminPage")
 
-        title = QLabel("Users, roles and training")
-        title_font = QFont(title.font())
-        title_font.setPointSizeF(title_font.pointSizeF() * 1.3)
-        title_font.setBold(True)
-        title.setFont(title_font)
+        title = page_heading("Users, roles and training")
         note = QLabel(
             f"Active policy: {ws.profile.label}. Every change here is recorded in the audit log."
         )
