@@ -1,7 +1,8 @@
 """Tools menu entries of the administration screens, shown only to the roles that may use them.
 
 ``install_admin_pages(window)`` connects the main window's "Users, roles and training", "Audit
-log" and "Gallery administration" actions and adds "Models and data". Each page is built the
+log" and "Gallery administration" actions and adds "Models and data", "Policy profile",
+"Compliance", "Random audit" and "Health check". Each page is built the
 first time it is opened (no queries at sign-in), re-read every time it is opened again, and lives
 in the window's page stack. The menu follows the
 roles of the sign-in snapshot; casework checks the live roles again on every call.
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from app.ui.admin.qt_audit_log_page import QtAuditLogPage
     from app.ui.admin.qt_compliance_page import QtCompliancePage
     from app.ui.admin.qt_gallery_admin_page import QtGalleryAdminPage
+    from app.ui.admin.qt_health_check_page import QtHealthCheckPage
     from app.ui.admin.qt_policy_profile_page import QtPolicyProfilePage
     from app.ui.admin.qt_random_audit_page import QtRandomAuditPage
     from app.ui.admin.qt_system_info_page import QtSystemInfoPage
@@ -40,9 +42,10 @@ SYSTEM_PAGE = "system_info"
 POLICY_PAGE = "policy_profile"
 COMPLIANCE_PAGE = "compliance"
 RANDOM_AUDIT_PAGE = "random_audit"
+HEALTH_PAGE = "health_check"
 AdminPage: TypeAlias = (
     "QtUserAdminPage | QtAuditLogPage | QtGalleryAdminPage | QtSystemInfoPage | QtPolicyProfilePage"
-    " | QtCompliancePage | QtRandomAuditPage"
+    " | QtCompliancePage | QtRandomAuditPage | QtHealthCheckPage"
 )
 
 
@@ -133,6 +136,12 @@ def _random_audit_page(ws: Workstation, user: SignedInUser) -> QtRandomAuditPage
     return QtRandomAuditPage(ws, user)
 
 
+def _health_page(ws: Workstation, user: SignedInUser) -> QtHealthCheckPage:
+    from app.ui.admin.qt_health_check_page import QtHealthCheckPage
+
+    return QtHealthCheckPage(ws, user)
+
+
 def install_admin_pages(window: AdminHost) -> None:
     """Enable and connect the Tools actions this user's roles allow; hide the others."""
     user = window.user
@@ -141,6 +150,7 @@ def install_admin_pages(window: AdminHost) -> None:
         (POLICY_PAGE, "&Policy profile..."),
         (COMPLIANCE_PAGE, "&Compliance..."),
         (RANDOM_AUDIT_PAGE, "&Random audit..."),
+        (HEALTH_PAGE, "&Health check..."),
     ):
         if key not in window.tool_actions:
             owner = window if isinstance(window, QWidget) else None
@@ -203,6 +213,14 @@ def install_admin_pages(window: AdminHost) -> None:
             "Draw a seeded random sample of requests, walk each one and record audit findings "
             "(supervisors, administrators)",
         ),
+        (
+            HEALTH_PAGE,
+            "Health check",
+            bool(user.roles & {Role.SUPERVISOR, Role.ADMINISTRATOR}),
+            lambda: _health_page(window.ws, user),
+            "Check the database, the audit chain, every evidence file, the search index and the "
+            "face models, without changing anything (supervisors, administrators)",
+        ),
     )
     gallery_action = window.tool_actions.get(GALLERY_PAGE)
     if gallery_action is not None:
@@ -225,6 +243,7 @@ __all__ = [
     "AUDIT_LOG_PAGE",
     "COMPLIANCE_PAGE",
     "GALLERY_PAGE",
+    "HEALTH_PAGE",
     "POLICY_PAGE",
     "RANDOM_AUDIT_PAGE",
     "SYSTEM_PAGE",
