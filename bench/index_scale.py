@@ -174,17 +174,37 @@ def linear_scan(gallery: npt.NDArray[np.float32], probe: npt.NDArray[np.float32]
     return np.argpartition(distances, 10)[:10]
 
 
+@dataclass
+class Gallery:
+    """A synthetic gallery and its queries (the same for every benchmark given the same seed)."""
+
+    owners: npt.NDArray[np.int64]  # person number of each gallery photo
+    photos: npt.NDArray[np.float32]
+    known_people: npt.NDArray[np.int64]  # the person of each held-out query photo
+    known: npt.NDArray[np.float32]  # held-out photos of gallery people
+    strangers: npt.NDArray[np.float32]  # photos of people not in the gallery
+
+
+def synthetic_gallery(
+    size: int, distribution: FaceDistribution, queries: int, seed: int
+) -> Gallery:
+    rng = np.random.default_rng(seed + size)
+    owners = photos_per_person(size, rng)
+    people = distribution.identities(int(owners.max()) + 1 + queries, rng)
+    photos = people.photos(owners, rng)
+    known_people = rng.choice(owners, queries)
+    known = people.photos(known_people, rng)
+    strangers = people.photos(np.arange(queries) + int(owners.max()) + 1, rng)
+    return Gallery(owners, photos, known_people, known, strangers)
+
+
 def run_size(
     size: int, distribution: FaceDistribution, args: argparse.Namespace, workdir: Path
 ) -> SizeResult:
-    rng = np.random.default_rng(args.seed + size)
-    owners = photos_per_person(size, rng)
-    people = distribution.identities(int(owners.max()) + 1 + args.queries, rng)
-    gallery = people.photos(owners, rng)
+    data = synthetic_gallery(size, distribution, args.queries, args.seed)
+    owners, gallery, known_people = data.owners, data.photos, data.known_people
+    known, strangers = data.known, data.strangers
     ids = np.arange(size, dtype=np.int64)
-    known_people = rng.choice(owners, args.queries)
-    known = people.photos(known_people, rng)  # held-out photos of gallery people
-    strangers = people.photos(np.arange(args.queries) + int(owners.max()) + 1, rng)
     print(
         f"\n== {size:,} faces ({int(owners.max()) + 1:,} people), {args.queries} queries",
         flush=True,
