@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -66,9 +67,7 @@ def background_pool() -> QThreadPool:
     global _background_pool
     if _background_pool is None:
         _background_pool = QThreadPool()
-        _background_pool.setMaxThreadCount(
-            max(MIN_BACKGROUND_THREADS, QThread.idealThreadCount())
-        )
+        _background_pool.setMaxThreadCount(max(MIN_BACKGROUND_THREADS, QThread.idealThreadCount()))
         _background_pool.setObjectName("frx-background")
     return _background_pool
 
@@ -185,8 +184,22 @@ class BackgroundTask(QObject):
 
     def _finish(self) -> None:
         self.finished.emit()
+        self._forget_owner()
         _ACTIVE.discard(self)
         _retire(self)
+
+    def _forget_owner(self) -> None:
+        """A finished task needs nothing of its owner: disconnect from its ``destroyed`` and drop
+        the callbacks (bound methods of the owner). Otherwise a task released later could hold
+        the last reference to a parentless owner, whose destruction would then signal the task
+        while it is being freed (a crash)."""
+        owner, self._parent = self._parent, None
+        if owner is not None and _alive(owner) is not None:
+            with contextlib.suppress(RuntimeError, TypeError):
+                owner.destroyed.disconnect(self._owner_destroyed)
+        self._on_done = self._on_error = self._on_progress = None
+        # ``owner`` goes out of scope here; if it was the last reference, the widget is
+        # destroyed now, with nothing connected to this task.
 
     @Slot()
     def _owner_destroyed(self) -> None:

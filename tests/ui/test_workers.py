@@ -53,8 +53,9 @@ def test_plain_error_goes_to_on_error_and_default_shows_it(
         raise StorageError("The disk holding the database is full.")
 
     errors: list[BaseException] = []
-    task = run_in_background(failing, on_done=lambda _: pytest.fail("no result expected"),
-                             on_error=errors.append)
+    task = run_in_background(
+        failing, on_done=lambda _: pytest.fail("no result expected"), on_error=errors.append
+    )
     with qtbot.waitSignal(task.failed, timeout=10000):
         pass
     assert isinstance(errors[0], StorageError)
@@ -121,8 +122,9 @@ def test_cancel_button_stops_the_work(qtbot: QtBot, shown_messages: ShownMessage
             time.sleep(0.01)
         raise ImportCancelled(f"Cancelled after {n} steps; what was done is kept.")
 
-    dialog = run_with_progress(endless, parent=parent, title="Long work", on_done=None,
-                               on_error=outcome.append, delay_ms=0)
+    dialog = run_with_progress(
+        endless, parent=parent, title="Long work", on_done=None, on_error=outcome.append, delay_ms=0
+    )
     try:
         qtbot.waitUntil(dialog.isVisible, timeout=10000)
         assert started.wait(10)
@@ -139,8 +141,9 @@ def test_cancel_button_stops_the_work(qtbot: QtBot, shown_messages: ShownMessage
 
 def test_quick_work_never_shows_the_progress_window(qtbot: QtBot) -> None:
     results: list[object] = []
-    dialog = run_with_progress(lambda **_: "fast", parent=None, title="Quick",
-                               on_done=results.append, delay_ms=2000)
+    dialog = run_with_progress(
+        lambda **_: "fast", parent=None, title="Quick", on_done=results.append, delay_ms=2000
+    )
     task = dialog.task
     with qtbot.waitSignal(task.finished, timeout=10000):
         pass
@@ -167,6 +170,33 @@ def test_destroyed_owner_cancels_and_drops_callbacks(qtbot: QtBot) -> None:
         pass
     assert signal.args == [True]  # the work saw the cancel
     assert calls == []  # the owner's callback was not called
+
+
+class _Page(QWidget):
+    """A parentless widget whose callbacks are its own bound methods, as a page's are."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.results: list[object] = []
+
+    def shown(self, result: object) -> None:
+        self.results.append(result)
+
+
+def test_a_finished_task_lets_go_of_its_owner(qtbot: QtBot) -> None:
+    # The task's callbacks are the only reference to the owner once the caller drops it: the
+    # owner must then be destroyed when the task finishes, with nothing connected to the task
+    # (destroying it while the task itself was being freed crashed the process).
+    page = _Page()
+    destroyed: list[bool] = []
+    page.destroyed.connect(lambda: destroyed.append(True))
+    task = run_in_background(lambda progress, cancelled: 7, on_done=page.shown, parent=page)
+    results = page.results
+    del page
+    qtbot.waitUntil(lambda: results == [7], timeout=10000)
+    qtbot.waitUntil(lambda: bool(destroyed), timeout=10000)
+    qtbot.waitUntil(lambda: task not in workers._RETIRED, timeout=10000)
+    assert task._on_done is None and task._parent is None
 
 
 def test_serial_work_runs_one_at_a_time(qtbot: QtBot) -> None:
