@@ -98,7 +98,7 @@ def home_tools_text(roles: Iterable[Role]) -> str:
         return (
             "Your work is in the Tools menu: users, roles and training; the gallery; face "
             "models and data; the policy profile; the audit log, compliance figures and random "
-            "audits."
+            "audits; the workstation health check."
         )
     if Role.LEGAL_ADVISOR in held:
         return "Your work is in the Tools menu: the audit log and the compliance figures."

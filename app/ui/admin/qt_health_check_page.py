@@ -94,13 +94,13 @@ class QtHealthCheckPage(QWidget):
 
         explanation = QLabel(EXPLANATION)
         explanation.setWordWrap(True)
-        self.quick_box = QCheckBox("Quick check")
-        self.run_button = QPushButton("Run the health check")
+        self.quick_box = QCheckBox("&Quick check")
+        self.run_button = QPushButton("&Run the health check")
         self.run_button.clicked.connect(self.start_check)
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = QPushButton("Sto&p")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_check)
-        self.save_button = QPushButton("Save the report as JSON...")
+        self.save_button = QPushButton("&Save the report as JSON...")
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(self.choose_report_file)
         controls = QHBoxLayout()
@@ -110,6 +110,7 @@ class QtHealthCheckPage(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.setVisible(False)  # until the first check
         self.state_label = QLabel("Not run yet on this screen.")
         self.state_label.setWordWrap(True)
         self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -151,6 +152,7 @@ class QtHealthCheckPage(QWidget):
         self.stop_button.setEnabled(True)
         self.save_button.setEnabled(False)
         self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
         self.state_label.setText("Checking...")
         self.verdict_label.clear()
         self._task = run_in_background(
