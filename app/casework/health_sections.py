@@ -8,8 +8,9 @@ administrator may want to know that are not damage). Nothing is repaired, rebuil
   skipped, since checking the storage is the database server's job;
 - audit chain: :func:`app.records.audit.verify_chain` over the whole log;
 - evidence store: every evidence row's file exists, has the recorded size and (unless quick)
-  its SHA-256; files nobody refers to are warnings (a save rolled back after the file was
-  written, or a purge that could not remove a file, leaves such harmless leftovers);
+  its SHA-256, and a damaged one is named with the records that hold it; files nobody refers
+  to are warnings (a save rolled back after the file was written, or a purge that could not
+  remove a file, leaves such harmless leftovers);
 - search index per installed model: what the next search would do with it (use it, catch up,
   build it, or rebuild it because it is damaged, ahead of the database or holds other photos);
 - face models: the manifest's SHA-256 against the file, as ``frx model verify`` checks it.
@@ -28,6 +29,7 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.casework.evidence_uses import evidence_uses, uses_clause
 from app.casework.gallery_engine import descriptor_key, model_manifest
 from app.casework.gallery_records import gallery_generation
 from app.casework.index_sync import index_path, live_ids_in_database
@@ -214,6 +216,7 @@ def check_evidence(
     kinds = {"missing": 0, "altered": 0, "unreadable": 0}
     checked_bytes = 0
     total = len(rows)
+    damaged: dict[str, str] = {}
     for number, (sha, size) in enumerate(rows, start=1):
         if cancelled is not None and cancelled():
             raise ImportCancelled("Stopped on request.")
@@ -222,17 +225,22 @@ def check_evidence(
             checked_bytes += size
         else:
             kinds[found[0]] += 1
-            section.problem(found[1])
+            damaged[sha] = found[1]
         if progress is not None:
             progress(number, total, f"evidence {sha[:12]}")
+    if damaged:  # say which records hold each damaged file, so it can be looked up
+        with ws.database.session(read_only=True) as session:
+            uses = evidence_uses(session, damaged)
+        for sha, sentence in damaged.items():
+            section.problem(sentence + uses_clause(uses.get(sha, [])))
     strays = _stray_files(ws.evidence.root, {sha for sha, _size in rows})
     section.warnings.extend(f"{rel}: no record refers to it." for rel in strays)
     section.counts.update(files=total, bytes_verified=checked_bytes, orphans=len(strays), **kinds)
     how = "existence and size only, --quick" if quick else "existence, size and SHA-256"
     summary = f"{_plural(total, 'evidence file')} checked ({how})"
-    damaged = [f"{count} {kind}" for kind, count in kinds.items() if count]
-    if damaged:
-        summary += ": " + ", ".join(damaged)
+    counted = [f"{count} {kind}" for kind, count in kinds.items() if count]
+    if counted:
+        summary += ": " + ", ".join(counted)
     if strays:
         summary += f"; {_plural(len(strays), 'file')} no record refers to (harmless, not deleted)"
     section.summary = summary + "."

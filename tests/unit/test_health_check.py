@@ -20,6 +20,7 @@ from case_support import PASSWORD, SearchedCase, events, load_case
 from sqlalchemy import select, text
 
 from app import cli
+from app.casework.evidence_uses import evidence_uses
 from app.casework.health_check import HealthReport, run_health_check
 from app.casework.health_sections import ORPHAN_NOTE, Section
 from app.casework.index_sync import index_path
@@ -29,6 +30,8 @@ from app.engine.index import FaceIndex
 from app.engine.index_files import INDEX_FILE
 from app.engine.model_manifest import MANIFEST_FILE
 from app.errors import ImportCancelled, PermissionDenied
+from app.records.case_models import ProbeImage
+from app.records.gallery_models import GalleryPhoto
 from app.records.models import EvidenceFile
 
 
@@ -160,6 +163,7 @@ def test_altered_evidence_full_check_catches_quick_does_not(
     problems = only_problem(ws, check(ws, case), "evidence")
     assert problems == [
         f"{sha}: altered or damaged: its contents no longer match its SHA-256 hash."
+        + used_by(ws, sha)
     ]
     assert check(ws, case, quick=True).ok  # --quick does not hash
     assert json.loads(events(ws, "admin.checked")[-2].details)["verdict"] == "problems"
@@ -184,8 +188,43 @@ def test_deleted_evidence_file(ws: Workstation, case: SearchedCase) -> None:
     for quick in (False, True):
         report = check(ws, case, quick=quick)
         problems = only_problem(ws, report, "evidence")
-        assert problems == [f"{gone}: missing from the evidence store (the database records it)."]
+        assert problems == [
+            f"{gone}: missing from the evidence store (the database records it)."
+            + used_by(ws, gone)
+        ]
         assert report.section("evidence").counts["missing"] == 1
+
+
+def used_by(ws: Workstation, sha: str) -> str:
+    """The clause a damaged file's problem ends with (checked on its own below)."""
+    with ws.database.session(read_only=True) as session:
+        uses = evidence_uses(session, [sha])[sha]
+    assert uses
+    return f" Used by: {'; '.join(uses)}."
+
+
+def test_damaged_files_are_named_with_the_records_that_hold_them(
+    ws: Workstation, case: SearchedCase
+) -> None:
+    with ws.database.session(read_only=True) as session:
+        probe_sha = session.execute(
+            select(ProbeImage.original_sha256).where(ProbeImage.id == case.probe_id)
+        ).scalar_one()
+        photo_sha = session.execute(
+            select(GalleryPhoto.evidence_sha256).where(GalleryPhoto.id == case.photos["YALE-05"])
+        ).scalar_one()
+    for sha in (probe_sha, photo_sha):
+        ws.evidence.path(sha).unlink()
+    problems = only_problem(ws, check(ws, case, quick=True), "evidence")
+    by_sha = {problem[:64]: problem for problem in problems}
+    assert by_sha.keys() == {probe_sha, photo_sha}
+    probe_problem = by_sha[probe_sha]
+    assert "Used by: the probe photo of request 2026-CR-0042" in probe_problem
+    # The probe was searched as it is, so the same file is the search's image too.
+    assert "the searched image of request 2026-CR-0042" in probe_problem
+    assert by_sha[photo_sha].endswith(
+        f"Used by: gallery photo {case.photos['YALE-05']} of subject YALE-05."
+    )
 
 
 def test_orphan_files_are_warnings_not_problems(
@@ -251,7 +290,9 @@ def test_unreadable_evidence_file(
 
     monkeypatch.setattr(health_sections, "hash_file", refusing)
     report = check(ws, case)
-    assert only_problem(ws, report, "evidence") == [f"{sha}: cannot be read (Permission denied)."]
+    assert only_problem(ws, report, "evidence") == [
+        f"{sha}: cannot be read (Permission denied)." + used_by(ws, sha)
+    ]
     assert report.section("evidence").counts["unreadable"] == 1
 
 

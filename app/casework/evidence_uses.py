@@ -1,0 +1,100 @@
+"""What refers to an evidence file, in words a supervisor can act on.
+
+The evidence store names files by their SHA-256 only. When the health check finds one missing or
+damaged, :func:`evidence_uses` says which records hold it: a request's probe photo or edited
+version, a search's image, a case attachment, a gallery subject's photo or a lead report, each
+with the case number or subject reference to look it up by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.records.case_models import (
+    CaseAttachment,
+    CaseRequest,
+    CaseSearch,
+    ProbeImage,
+    ProbeVersion,
+)
+from app.records.gallery_models import GalleryPhoto, GallerySubject
+from app.records.report_models import Report
+
+
+def evidence_uses(session: Session, shas: Collection[str]) -> dict[str, list[str]]:
+    """For each of ``shas`` that a record refers to: what refers to it (no repeats, in order)."""
+    uses: dict[str, list[str]] = {}
+    wanted = sorted(set(shas))
+    if not wanted:
+        return uses
+
+    def add(rows: Iterable[Any], describe: Callable[..., str]) -> None:
+        for sha, *fields in rows:
+            text = describe(*fields)
+            found = uses.setdefault(str(sha), [])
+            if text not in found:
+                found.append(text)
+
+    case_number = CaseRequest.case_number
+    add(
+        session.execute(
+            select(ProbeImage.original_sha256, case_number)
+            .join(CaseRequest, CaseRequest.id == ProbeImage.request_id)
+            .where(ProbeImage.original_sha256.in_(wanted))
+        ),
+        lambda number: f"the probe photo of request {number}",
+    )
+    add(
+        session.execute(
+            select(ProbeVersion.evidence_sha256, case_number)
+            .join(ProbeImage, ProbeImage.id == ProbeVersion.probe_id)
+            .join(CaseRequest, CaseRequest.id == ProbeImage.request_id)
+            .where(ProbeVersion.evidence_sha256.in_(wanted))
+        ),
+        lambda number: f"an edited probe of request {number}",
+    )
+    add(
+        session.execute(
+            select(CaseSearch.searched_sha256, case_number)
+            .join(CaseRequest, CaseRequest.id == CaseSearch.request_id)
+            .where(CaseSearch.searched_sha256.in_(wanted))
+        ),
+        lambda number: f"the searched image of request {number}",
+    )
+    add(
+        session.execute(
+            select(CaseAttachment.evidence_sha256, case_number)
+            .join(CaseRequest, CaseRequest.id == CaseAttachment.request_id)
+            .where(CaseAttachment.evidence_sha256.in_(wanted))
+        ),
+        lambda number: f"an attachment of request {number}",
+    )
+    add(
+        session.execute(
+            select(GalleryPhoto.evidence_sha256, GalleryPhoto.id, GallerySubject.subject_reference)
+            .join(GallerySubject, GallerySubject.id == GalleryPhoto.subject_id)
+            .where(GalleryPhoto.evidence_sha256.in_(wanted))
+        ),
+        lambda photo, reference: f"gallery photo {photo} of subject {reference}",
+    )
+    add(
+        session.execute(
+            select(
+                Report.pdf_sha256, Report.report_number, Report.version, Report.case_number
+            ).where(Report.pdf_sha256.in_(wanted))
+        ),
+        lambda number, version, case: f"report {number} version {version} of request {case}",
+    )
+    return uses
+
+
+def uses_clause(uses: list[str]) -> str:
+    """`` Used by: a, b.`` or nothing."""
+    return f" Used by: {'; '.join(uses)}." if uses else ""
+
+
+__all__ = ["evidence_uses", "uses_clause"]
