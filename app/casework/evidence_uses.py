@@ -3,7 +3,9 @@
 The evidence store names files by their SHA-256 only. When the health check finds one missing or
 damaged, :func:`evidence_uses` says which records hold it: a request's probe photo or edited
 version, a search's image, a case attachment, a gallery subject's photo or a lead report, each
-with the case number or subject reference to look it up by.
+with the case number or subject reference to look it up by, or a gallery import's manifest or
+error report. :func:`where_it_belongs` falls back to the name the file was stored under, and by
+whom, when no such record holds it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from app.records.case_models import (
     ProbeImage,
     ProbeVersion,
 )
-from app.records.gallery_models import GalleryPhoto, GallerySubject
+from app.records.gallery_models import GalleryPhoto, GallerySubject, ImportBatch
+from app.records.models import EvidenceFile
 from app.records.report_models import Report
 
 
@@ -89,12 +92,41 @@ def evidence_uses(session: Session, shas: Collection[str]) -> dict[str, list[str
         ),
         lambda number, version, case: f"report {number} version {version} of request {case}",
     )
+    add(
+        session.execute(
+            select(ImportBatch.manifest_sha256, ImportBatch.id, ImportBatch.manifest_name).where(
+                ImportBatch.manifest_sha256.in_(wanted)
+            )
+        ),
+        lambda batch, name: f"the manifest '{name}' of gallery import {batch}",
+    )
+    add(
+        session.execute(
+            select(ImportBatch.error_report_sha256, ImportBatch.id).where(
+                ImportBatch.error_report_sha256.in_(wanted)
+            )
+        ),
+        lambda batch: f"the error report of gallery import {batch}",
+    )
     return uses
 
 
-def uses_clause(uses: list[str]) -> str:
-    """`` Used by: a, b.`` or nothing."""
-    return f" Used by: {'; '.join(uses)}." if uses else ""
+def where_it_belongs(session: Session, shas: Collection[str]) -> dict[str, str]:
+    """For each of ``shas``: a clause to end its problem with (`` Used by: a; b.``, or, when no
+    record holds it, the name it was stored under and by whom)."""
+    uses = evidence_uses(session, shas)
+    clauses = {sha: f" Used by: {'; '.join(found)}." for sha, found in uses.items()}
+    unclaimed = sorted(set(shas) - clauses.keys())
+    if unclaimed:
+        for sha, name, by in session.execute(
+            select(EvidenceFile.sha256, EvidenceFile.original_name, EvidenceFile.created_by).where(
+                EvidenceFile.sha256.in_(unclaimed)
+            )
+        ):
+            clauses[str(sha)] = (
+                f" Stored as '{name}' by {by}; no case, gallery or report record refers to it."
+            )
+    return clauses
 
 
-__all__ = ["evidence_uses", "uses_clause"]
+__all__ = ["evidence_uses", "where_it_belongs"]

@@ -29,7 +29,7 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.casework.evidence_uses import evidence_uses, uses_clause
+from app.casework.evidence_uses import where_it_belongs
 from app.casework.gallery_engine import descriptor_key, model_manifest
 from app.casework.gallery_records import gallery_generation
 from app.casework.index_sync import index_path, live_ids_in_database
@@ -230,9 +230,9 @@ def check_evidence(
             progress(number, total, f"evidence {sha[:12]}")
     if damaged:  # say which records hold each damaged file, so it can be looked up
         with ws.database.session(read_only=True) as session:
-            uses = evidence_uses(session, damaged)
+            belongs = where_it_belongs(session, damaged)
         for sha, sentence in damaged.items():
-            section.problem(sentence + uses_clause(uses.get(sha, [])))
+            section.problem(sentence + belongs.get(sha, ""))
     strays = _stray_files(ws.evidence.root, {sha for sha, _size in rows})
     section.warnings.extend(f"{rel}: no record refers to it." for rel in strays)
     section.counts.update(files=total, bytes_verified=checked_bytes, orphans=len(strays), **kinds)

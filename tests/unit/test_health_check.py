@@ -31,7 +31,8 @@ from app.engine.index_files import INDEX_FILE
 from app.engine.model_manifest import MANIFEST_FILE
 from app.errors import ImportCancelled, PermissionDenied
 from app.records.case_models import ProbeImage
-from app.records.gallery_models import GalleryPhoto
+from app.records.evidence import register_evidence
+from app.records.gallery_models import GalleryPhoto, ImportBatch
 from app.records.models import EvidenceFile
 
 
@@ -224,6 +225,50 @@ def test_damaged_files_are_named_with_the_records_that_hold_them(
     assert "the searched image of request 2026-CR-0042" in probe_problem
     assert by_sha[photo_sha].endswith(
         f"Used by: gallery photo {case.photos['YALE-05']} of subject YALE-05."
+    )
+
+
+def test_an_import_manifest_and_an_unclaimed_file_are_named_too(
+    ws: Workstation, case: SearchedCase
+) -> None:
+    with ws.database.session() as session:
+        manifest = register_evidence(
+            session,
+            ws.evidence,
+            data=b"file,subject_reference\n",
+            media_type="text/csv",
+            original_name="batch.csv",
+            actor="admin",
+        ).sha256
+        unclaimed = register_evidence(
+            session,
+            ws.evidence,
+            data=b"kept by nothing",
+            media_type="text/plain",
+            original_name="note.txt",
+            actor="admin",
+        ).sha256
+        batch = ImportBatch(
+            manifest_sha256=manifest,
+            manifest_name="batch.csv",
+            folder="/photos",
+            model_name=ws.settings.model_name,
+            started_at=ws.now(),
+            started_by="admin",
+            status="finished",
+        )
+        session.add(batch)
+        session.flush()
+        batch_id = batch.id
+    for sha in (manifest, unclaimed):
+        ws.evidence.path(sha).unlink()
+    problems = only_problem(ws, check(ws, case, quick=True), "evidence")
+    by_sha = {problem[:64]: problem for problem in problems}
+    assert by_sha[manifest].endswith(
+        f"Used by: the manifest 'batch.csv' of gallery import {batch_id}."
+    )
+    assert by_sha[unclaimed].endswith(
+        "Stored as 'note.txt' by admin; no case, gallery or report record refers to it."
     )
 
 
