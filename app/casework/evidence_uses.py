@@ -43,14 +43,20 @@ def evidence_uses(session: Session, shas: Collection[str]) -> dict[str, list[str
                 found.append(text)
 
     case_number = CaseRequest.case_number
-    add(
-        session.execute(
-            select(ProbeImage.original_sha256, case_number)
-            .join(CaseRequest, CaseRequest.id == ProbeImage.request_id)
-            .where(ProbeImage.original_sha256.in_(wanted))
-        ),
-        lambda number: f"the probe photo of request {number}",
+    held_by_requests = (
+        (ProbeImage.original_sha256, ProbeImage.request_id, "the probe photo of request {}"),
+        (CaseSearch.searched_sha256, CaseSearch.request_id, "the searched image of request {}"),
+        (CaseAttachment.evidence_sha256, CaseAttachment.request_id, "an attachment of request {}"),
     )
+    for sha_column, request_column, wording in held_by_requests:
+        add(
+            session.execute(
+                select(sha_column, case_number)
+                .join(CaseRequest, CaseRequest.id == request_column)
+                .where(sha_column.in_(wanted))
+            ),
+            wording.format,
+        )
     add(
         session.execute(
             select(ProbeVersion.evidence_sha256, case_number)
@@ -58,23 +64,7 @@ def evidence_uses(session: Session, shas: Collection[str]) -> dict[str, list[str
             .join(CaseRequest, CaseRequest.id == ProbeImage.request_id)
             .where(ProbeVersion.evidence_sha256.in_(wanted))
         ),
-        lambda number: f"an edited probe of request {number}",
-    )
-    add(
-        session.execute(
-            select(CaseSearch.searched_sha256, case_number)
-            .join(CaseRequest, CaseRequest.id == CaseSearch.request_id)
-            .where(CaseSearch.searched_sha256.in_(wanted))
-        ),
-        lambda number: f"the searched image of request {number}",
-    )
-    add(
-        session.execute(
-            select(CaseAttachment.evidence_sha256, case_number)
-            .join(CaseRequest, CaseRequest.id == CaseAttachment.request_id)
-            .where(CaseAttachment.evidence_sha256.in_(wanted))
-        ),
-        lambda number: f"an attachment of request {number}",
+        "an edited probe of request {}".format,
     )
     add(
         session.execute(
