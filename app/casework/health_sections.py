@@ -30,12 +30,11 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.casework.evidence_uses import where_it_belongs
-from app.casework.gallery_engine import descriptor_key, model_manifest
+from app.casework.gallery_engine import model_manifest
 from app.casework.gallery_records import gallery_generation
-from app.casework.index_sync import index_path, live_ids_in_database
+from app.casework.index_sync import index_path, live_ids_in_database, open_model_index
 from app.casework.models import ModelStatus, model_not_installed
 from app.casework.workstation import Workstation
-from app.engine.index import FaceIndex
 from app.engine.index_files import META_FILE
 from app.errors import FrxError, ImportCancelled, IndexCorruptError
 from app.records.audit import ChainReport, verify_chain
@@ -265,13 +264,7 @@ def _index_verdict(ws: Workstation, name: str, section: Section) -> str:
             )
         return "no index yet (built at the next search)"
     try:
-        index = FaceIndex.open(
-            path,
-            threads=1,
-            dim=manifest.output_dim,
-            metric=manifest.metric,
-            model_sha256=descriptor_key(manifest),
-        )
+        index = open_model_index(path, manifest)
     except IndexCorruptError as exc:
         section.problem(f"{name}: {exc} The next search rebuilds it.")
         return "damaged (rebuilt at the next search)"

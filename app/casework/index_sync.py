@@ -249,18 +249,24 @@ def _catch_up(session: Session, live: LiveIndex, model: ModelManifest, target: i
     return len(changed)
 
 
+def open_model_index(path: Path, model: ModelManifest, *, threads: int = 1) -> FaceIndex:
+    """Open the saved index at ``path``; IndexCorruptError when it is damaged or was built for
+    another dimension, metric or model than ``model``."""
+    return FaceIndex.open(
+        path,
+        threads=threads,
+        dim=model.output_dim,
+        metric=model.metric,
+        model_sha256=descriptor_key(model),
+    )
+
+
 def _open(ws: Workstation, model: ModelManifest) -> tuple[LiveIndex | None, str]:
     path = index_path(ws, model.name)
     if not (path / META_FILE).exists():
         return None, ""
     try:
-        index = FaceIndex.open(
-            path,
-            threads=max(1, ws.settings.onnx_threads),
-            dim=model.output_dim,
-            metric=model.metric,
-            model_sha256=descriptor_key(model),
-        )
+        index = open_model_index(path, model, threads=max(1, ws.settings.onnx_threads))
     except IndexCorruptError as exc:
         log.warning("face index %s cannot be used: %s", path, exc)
         return None, str(exc)
@@ -442,13 +448,7 @@ def index_report(ws: Workstation, *, model: str | None = None) -> IndexReport:
     problem, generation, count, deleted = "", None, None, None
     if exists:
         try:
-            index = FaceIndex.open(
-                path,
-                threads=1,
-                dim=manifest.output_dim,
-                metric=manifest.metric,
-                model_sha256=descriptor_key(manifest),
-            )
+            index = open_model_index(path, manifest)
         except IndexCorruptError as exc:
             problem = str(exc)
         else:
