@@ -1,17 +1,24 @@
 """The files of a persisted face index, and their verification before hnswlib ever reads them.
 
-A face index folder holds two files:
+A face index folder holds:
 
-- ``faces.hnsw``: hnswlib's own binary (``Index.save_index``).
-- ``faces.meta.json``: what the binary is (format version, dimension, metric, M, ef_construction,
-  live and deleted counts, generation, the binary's size and SHA-256, created/updated times,
-  optionally the model's SHA-256), sealed by ``meta_sha256``, a SHA-256 of the rest.
+- ``faces.<p>.hnsw`` for each part ``p``: hnswlib's own binary (``Index.save_index``) of one graph.
+  Graph labels are rows of the vector store; row ``r`` is in part ``r % parts``.
+- ``faces.vectors``: the vector store (:class:`app.engine.index_store.VectorStore`): the face id
+  of each row (int64), then each row's full descriptor (float32), little-endian.
+- ``faces.projection`` when the graphs hold projected descriptors (``graph_dim < dim``): the
+  projection's mean and basis (float32).
+- ``faces.meta.json``: what those are (format version, dimensions, metric, M, ef_construction,
+  parts, live/deleted/stored counts, generation, each file's size and SHA-256, created/updated
+  times, optionally the model's SHA-256), sealed by ``meta_sha256``, a SHA-256 of the rest.
 
 hnswlib trusts its input and may crash the process or allocate absurd memory on a damaged file,
-so :func:`verify_index_files` checks everything first: the meta file's own checksum, the binary's
-size and checksum, and the binary's header against the meta file. Only then may the binary be
-loaded. Every failure raises :class:`app.errors.IndexCorruptError` with a plain message; the
-caller rebuilds the index from the gallery.
+so :func:`verify_index_files` checks everything first: the meta file's own checksum, each file's
+size and checksum, each binary's header against the meta file, and that each graph holds exactly
+the rows of its part. Only then may a binary be loaded. Every failure raises
+:class:`app.errors.IndexCorruptError` with a plain message; the caller rebuilds the index from
+the gallery. Format 1 (one graph of full descriptors) is refused the same way, so an index of an
+earlier version is rebuilt once.
 """
 
 from __future__ import annotations
@@ -33,9 +40,10 @@ from app.engine.atomic_files import sha256_of
 from app.engine.exact_search import Metric, check_metric
 from app.errors import IndexCorruptError
 
-FORMAT_VERSION = 1
-INDEX_FILE = "faces.hnsw"
+FORMAT_VERSION = 2
 META_FILE = "faces.meta.json"
+VECTORS_FILE = "faces.vectors"
+PROJECTION_FILE = "faces.projection"
 
 # hnswlib 0.8 header: offsetLevel0, max_elements, element count, bytes per element, label offset,
 # data offset (six size_t), max level (int), entry point (uint), maxM, maxM0, M (size_t),
@@ -47,23 +55,46 @@ _DELETED_MARK = 0x01
 _LABEL_BYTES = 8
 
 
+def part_file(part: int) -> str:
+    """The name of graph ``part``'s binary."""
+    return f"faces.{part}.hnsw"
+
+
+def rows_of_part(part: int, parts: int, stored: int) -> int:
+    """How many of ``stored`` rows graph ``part`` of ``parts`` holds (row r is in r % parts)."""
+    return len(range(part, stored, parts))
+
+
 @dataclass(frozen=True)
 class IndexMeta:
     """The content of ``faces.meta.json`` (without its own checksum)."""
 
     format_version: int
-    dim: int
+    dim: int  # the descriptors' dimension
+    graph_dim: int  # what the graphs hold: dim, or the projection's dimension
     metric: Metric
     m: int
     ef_construction: int
-    count: int  # live (searchable) items
-    deleted: int  # items marked deleted, still stored in the binary
+    parts: int
+    count: int  # live (searchable) faces
+    deleted: int  # faces marked deleted, still stored
     generation: int
-    index_size: int
-    index_sha256: str
+    files: dict[str, dict[str, Any]]  # file name -> {"size": bytes, "sha256": hex}
     created: str  # ISO 8601, UTC
     updated: str
     model_sha256: str = ""  # the embedding model the vectors came from, when the caller says
+
+    @property
+    def stored(self) -> int:
+        return self.count + self.deleted
+
+    @property
+    def projected(self) -> bool:
+        return self.graph_dim != self.dim
+
+    def expected_files(self) -> list[str]:
+        names = [part_file(part) for part in range(self.parts)] + [VECTORS_FILE]
+        return [*names, PROJECTION_FILE] if self.projected else names
 
     def to_json_bytes(self) -> bytes:
         body = asdict(self)
@@ -103,8 +134,8 @@ class VerifiedIndexFiles:
     """What :func:`verify_index_files` found: safe to hand to ``hnswlib.Index.load_index``."""
 
     meta: IndexMeta
-    header: HnswHeader
-    deleted_ids: frozenset[int]
+    headers: tuple[HnswHeader, ...]  # one per part
+    deleted_rows: frozenset[int]
 
 
 def _digest(body: dict[str, Any]) -> str:
@@ -136,22 +167,36 @@ def read_meta(folder: Path) -> IndexMeta:
         raise _corrupt(folder, "its description file is damaged (checksum mismatch)")
     if body.get("format_version") != FORMAT_VERSION:
         raise _corrupt(
-            folder, f"it was written in format {body.get('format_version')!r}, not {FORMAT_VERSION}"
+            folder,
+            f"it was written in format {body.get('format_version')!r} by another version of "
+            f"the workstation, which reads format {FORMAT_VERSION}",
         )
     try:
         meta = IndexMeta(**body)
         check_metric(meta.metric)
         numbers = (
             meta.dim,
+            meta.graph_dim,
             meta.m,
             meta.ef_construction,
+            meta.parts,
             meta.count,
             meta.deleted,
             meta.generation,
-            meta.index_size,
         )
-        if not all(isinstance(n, int) and n >= 0 for n in numbers) or meta.dim == 0:
+        if not all(isinstance(n, int) and n >= 0 for n in numbers):
             raise ValueError("bad numbers")
+        if not (0 < meta.graph_dim <= meta.dim and meta.parts > 0):
+            raise ValueError("bad layout")
+        if not isinstance(meta.files, dict) or sorted(meta.files) != sorted(meta.expected_files()):
+            raise ValueError("bad file list")
+        for entry in meta.files.values():
+            if not (
+                isinstance(entry, dict)
+                and isinstance(entry.get("size"), int)
+                and isinstance(entry.get("sha256"), str)
+            ):
+                raise ValueError("bad file entry")
     except (TypeError, ValueError):
         raise _corrupt(folder, "its description file has missing or invalid fields") from None
     return meta
@@ -162,17 +207,17 @@ def parse_header(raw: bytes) -> HnswHeader:
     return HnswHeader(*_HEADER.unpack_from(raw, 0))
 
 
-def _check_header(folder: Path, header: HnswHeader, meta: IndexMeta) -> None:
+def _check_header(folder: Path, header: HnswHeader, meta: IndexMeta, holds: int, size: int) -> None:
     level0_links = _LINK_COUNT_BYTES + header.max_m0 * 4
     problems = [
         (header.offset_level0 != 0, "unexpected layout"),
         (header.data_offset != level0_links, "unexpected layout"),
         (
-            header.label_offset - header.data_offset != meta.dim * 4,
-            f"the data has {header.dim} dimensions, its description says {meta.dim}",
+            header.label_offset - header.data_offset != meta.graph_dim * 4,
+            f"a graph has {header.dim} dimensions, its description says {meta.graph_dim}",
         ),
         (
-            header.bytes_per_element != level0_links + meta.dim * 4 + _LABEL_BYTES,
+            header.bytes_per_element != level0_links + meta.graph_dim * 4 + _LABEL_BYTES,
             "unexpected element size",
         ),
         (
@@ -184,9 +229,8 @@ def _check_header(folder: Path, header: HnswHeader, meta: IndexMeta) -> None:
             "its graph parameters differ from its description",
         ),
         (
-            header.element_count != meta.count + meta.deleted,
-            f"it holds {header.element_count} faces, its description says "
-            f"{meta.count + meta.deleted}",
+            header.element_count != holds,
+            f"a graph holds {header.element_count} faces, its description says {holds}",
         ),
         (header.max_elements < header.element_count, "its capacity is smaller than its content"),
         (
@@ -194,7 +238,7 @@ def _check_header(folder: Path, header: HnswHeader, meta: IndexMeta) -> None:
             and not (0 <= header.max_level < 64 and header.entry_point < header.element_count),
             "its entry point is invalid",
         ),
-        (header.level0_end > meta.index_size, "the data file is shorter than its header says"),
+        (header.level0_end > size, "a graph file is shorter than its header says"),
     ]
     for failed, reason in problems:
         if failed:
@@ -221,39 +265,67 @@ def _element_table(
     return labels, deleted
 
 
-def verify_index_files(folder: Path) -> VerifiedIndexFiles:
-    """Check both files of the index in ``folder`` without letting hnswlib near them."""
-    meta = read_meta(folder)
-    path = folder / INDEX_FILE
+def _check_file(folder: Path, meta: IndexMeta, name: str) -> int:
+    """Size and checksum of one file against the meta file; returns its size."""
+    path = folder / name
+    entry = meta.files[name]
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise _corrupt(folder, "its data file is missing") from None
+        raise _corrupt(folder, f"its file {name} is missing") from None
     except OSError as exc:
-        raise _corrupt(folder, f"its data file cannot be read ({exc.strerror})") from exc
-    if size != meta.index_size:
-        raise _corrupt(folder, f"its data file has {size} bytes, {meta.index_size} were written")
-    if size < HEADER_SIZE:
-        raise _corrupt(folder, "its data file is too short")
+        raise _corrupt(folder, f"its file {name} cannot be read ({exc.strerror})") from exc
+    if size != entry["size"]:
+        raise _corrupt(folder, f"its file {name} has {size} bytes, {entry['size']} were written")
     try:
         digest = sha256_of(path)
     except OSError as exc:
-        raise _corrupt(folder, f"its data file cannot be read ({exc.strerror})") from exc
-    if digest != meta.index_sha256:
-        raise _corrupt(folder, "its data file is damaged (checksum mismatch)")
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        raise _corrupt(folder, f"its file {name} cannot be read ({exc.strerror})") from exc
+    if digest != entry["sha256"]:
+        raise _corrupt(folder, f"its file {name} is damaged (checksum mismatch)")
+    return size
+
+
+def _check_part(folder: Path, meta: IndexMeta, part: int) -> tuple[HnswHeader, list[int]]:
+    """One graph's header and rows; returns the header and the rows marked deleted."""
+    name = part_file(part)
+    size = _check_file(folder, meta, name)
+    if size < HEADER_SIZE:
+        raise _corrupt(folder, f"its file {name} is too short")
+    holds = rows_of_part(part, meta.parts, meta.stored)
+    with (
+        (folder / name).open("rb") as handle,
+        mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+    ):
         header = parse_header(data[:HEADER_SIZE])
-        _check_header(folder, header, meta)
+        _check_header(folder, header, meta, holds, size)
         labels, deleted = _element_table(data, header)
-    if len(np.unique(labels)) != len(labels):
-        raise _corrupt(folder, "it holds the same face twice")
-    if int(deleted.sum()) != meta.deleted:
+    expected = np.arange(part, meta.stored, meta.parts, dtype=np.uint64)
+    if not np.array_equal(np.sort(labels), expected):
+        raise _corrupt(folder, f"its graph {part} holds faces of another part")
+    return header, [int(label) for label in labels[deleted]]
+
+
+def verify_index_files(folder: Path) -> VerifiedIndexFiles:
+    """Check every file of the index in ``folder`` without letting hnswlib near them."""
+    meta = read_meta(folder)
+    for name, wanted in (
+        (VECTORS_FILE, 8 * meta.stored + 4 * meta.dim * meta.stored),
+        (PROJECTION_FILE, 4 * (meta.dim + meta.dim * meta.graph_dim)),
+    ):
+        if name in meta.files:
+            if meta.files[name]["size"] != wanted:
+                raise _corrupt(folder, f"its file {name} does not fit its description")
+            _check_file(folder, meta, name)
+    headers: list[HnswHeader] = []
+    deleted: list[int] = []
+    for part in range(meta.parts):
+        header, gone = _check_part(folder, meta, part)
+        headers.append(header)
+        deleted.extend(gone)
+    if len(deleted) != meta.deleted:
         raise _corrupt(folder, "its deleted faces differ from its description")
-    return VerifiedIndexFiles(
-        meta=meta,
-        header=header,
-        deleted_ids=frozenset(int(label) for label in labels[deleted]),
-    )
+    return VerifiedIndexFiles(meta=meta, headers=tuple(headers), deleted_rows=frozenset(deleted))
 
 
 def utc_now() -> str:

@@ -25,7 +25,7 @@ from app.casework import gallery
 from app.casework.accounts import SignedInUser
 from app.casework.index_sync import index_path
 from app.casework.workstation import Workstation
-from app.engine.index import INDEX_FILE
+from app.engine.index_files import part_file
 
 HEADER = "file,subject_reference,name,photo_date,source_type,source_reference"
 
@@ -98,7 +98,7 @@ def test_gallery_commands_end_to_end(
     code, out, _ = frx(monkeypatch, capsys, "gallery", "index-status")
     assert code == 0 and "Searchable in index:    4" in out
 
-    index_file = index_path(gallery_ws, gallery_ws.settings.model_name) / INDEX_FILE
+    index_file = index_path(gallery_ws, gallery_ws.settings.model_name) / part_file(0)
     index_file.write_bytes(index_file.read_bytes()[:100])
     code, out, _ = frx(monkeypatch, capsys, "gallery", "index-status")
     assert code == 1 and "NOT USABLE" in out

@@ -27,7 +27,7 @@ from app.casework.index_sync import index_path
 from app.casework.workstation import Workstation
 from app.commands.admin_check import render
 from app.engine.index import FaceIndex
-from app.engine.index_files import INDEX_FILE
+from app.engine.index_files import part_file
 from app.engine.model_manifest import MANIFEST_FILE
 from app.errors import ImportCancelled, PermissionDenied
 from app.records.case_models import ProbeImage
@@ -347,7 +347,7 @@ def model_index(ws: Workstation) -> Path:
 
 
 def test_truncated_index(ws: Workstation, case: SearchedCase) -> None:
-    binary = model_index(ws) / INDEX_FILE
+    binary = model_index(ws) / part_file(0)
     assert binary.is_file()
     data = binary.read_bytes()
     writable(binary).write_bytes(data[: len(data) // 2])

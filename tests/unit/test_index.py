@@ -12,17 +12,17 @@ import pytest
 
 from app.engine import exact_search as exact_module
 from app.engine.index import (
-    INDEX_FILE,
     META_FILE,
     FaceIndex,
     exact_search,
     exact_search_batch,
     recall_at,
 )
-from app.engine.index_files import FORMAT_VERSION, IndexMeta
+from app.engine.index_files import FORMAT_VERSION, VECTORS_FILE, IndexMeta, part_file
 from app.errors import ImportCancelled, IndexCorruptError, StorageError
 
 DIM = 128
+INDEX_FILE = part_file(0)
 
 
 class FaceLike:
@@ -129,10 +129,10 @@ def test_exact_search_chunks_agree_with_one_pass(monkeypatch: pytest.MonkeyPatch
 def test_growth_beyond_capacity_without_rebuild(tmp_path: Path, small) -> None:
     gallery, ids = small
     index = FaceIndex.create(tmp_path / "idx", dim=DIM, metric="euclidean", capacity=16)
-    graph = index._index  # the same hnswlib object must survive every growth
+    graphs = list(index._parts)  # the same hnswlib objects must survive every growth
     for start in range(0, len(ids), 50):
         index.add(ids[start : start + 50], gallery[start : start + 50])
-    assert index._index is graph
+    assert index._parts == graphs and all(a is b for a, b in zip(index._parts, graphs, strict=True))
     assert index.capacity == 512  # 16 doubled five times
     assert len(index) == len(ids)
     found = index.search(gallery[::30], 5)
@@ -237,7 +237,9 @@ def test_save_and_open_keep_generation_deletions_and_results(tmp_path: Path, sma
     assert not FaceIndex.exists(folder)  # nothing is written before save
     index.save(41)
     assert index.generation == 41 and FaceIndex.exists(folder)
-    assert sorted(p.name for p in folder.iterdir()) == sorted([INDEX_FILE, META_FILE])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [part_file(0), part_file(1), VECTORS_FILE, META_FILE]
+    )
 
     reopened = FaceIndex.open(folder, threads=1)
     assert reopened.generation == 41
@@ -250,7 +252,10 @@ def test_save_and_open_keep_generation_deletions_and_results(tmp_path: Path, sma
     assert meta["generation"] == 41 and meta["count"] == len(ids) - 1 and meta["deleted"] == 1
     info = reopened.info()
     assert (info["count"], info["deleted"], info["generation"], info["m"]) == (299, 1, 41, 12)
-    assert info["size_bytes"] == (folder / INDEX_FILE).stat().st_size
+    assert info["size_bytes"] == sum(
+        p.stat().st_size for p in folder.iterdir() if p.name != META_FILE
+    )
+    assert (info["parts"], info["graph_dim"]) == (2, DIM)
 
     # Reopened, it keeps growing and saving.
     reopened.add(np.array([5]), gallery[:1] + 1.0)
@@ -291,7 +296,9 @@ def _fake_binary(folder: Path, data: bytes) -> None:
     import hashlib
 
     (folder / INDEX_FILE).write_bytes(data)
-    _rewrite_meta(folder, index_size=len(data), index_sha256=hashlib.sha256(data).hexdigest())
+    files = json.loads((folder / META_FILE).read_text())["files"]
+    files[INDEX_FILE] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    _rewrite_meta(folder, files=files)
 
 
 @pytest.mark.parametrize(
@@ -482,3 +489,134 @@ def test_recall_at_counts_each_querys_exact_neighbours_found() -> None:
     exact = [[(1, 0.1), (2, 0.2)], [(5, 0.1), (6, 0.3)]]
     assert recall_at([[(1, 0.1), (3, 0.4)], [(6, 0.3), (5, 0.1)]], exact, 2) == 0.75
     assert recall_at([[(2, 0.2), (9, 0.9)], [(7, 0.2), (8, 0.3)]], exact, 1) == 0.0
+
+
+# ------------------------------------------------------------------ projected graphs and parts
+
+
+@pytest.fixture(scope="module")
+def projected(
+    tmp_path_factory: pytest.TempPathFactory, large
+) -> tuple[FaceIndex, np.ndarray, np.ndarray, np.ndarray]:
+    """The 20,000 faces of ``large`` rebuilt as a large gallery is: graphs on the leading
+    principal axes, re-ranked on the full descriptors."""
+    _, gallery, ids, queries = large
+    folder = tmp_path_factory.mktemp("projected")
+    index = FaceIndex.rebuild(
+        folder, ids, gallery, metric="euclidean", generation=1, project_from=0
+    )
+    return index, gallery, ids, queries
+
+
+def test_a_rebuilt_large_gallery_gets_projected_graphs_and_exact_distances(projected) -> None:
+    index, gallery, ids, queries = projected
+    assert (index.graph_dim, index.parts, index.dim) == (DIM // 2, 2, DIM)
+    found = index.search(queries, 10)
+    truth = exact_search_batch(gallery, ids, queries, 10, metric="euclidean")
+    assert recall_at(found, truth, 10) >= 0.99
+    # Ranked and scored on the full descriptors, never on the projected ones.
+    for row, query in zip(found[:20], queries[:20], strict=True):
+        reference = np.linalg.norm(gallery[[i for i, _ in row]] - query, axis=1)
+        np.testing.assert_allclose([d for _, d in row], reference, atol=1e-4)
+    assert index.search(gallery[7], 1)[0][0] == (7, pytest.approx(0.0, abs=1e-3))
+    # The graphs hold half the numbers per face, the full descriptors are kept beside them.
+    np.testing.assert_allclose(index.vectors([5, 9]), gallery[[5, 9]])
+
+
+def test_projected_index_saves_opens_and_is_checked(projected, tmp_path: Path) -> None:
+    from app.engine.index_files import PROJECTION_FILE
+
+    index, _, ids, queries = projected
+    folder = index.path
+    assert (folder / PROJECTION_FILE).is_file()
+    reopened = FaceIndex.open(folder, threads=1)
+    assert reopened.graph_dim == DIM // 2 and len(reopened) == len(ids)
+    assert reopened.search(queries[:20], 10) == index.search(queries[:20], 10)
+    # A damaged projection is refused like any other damaged file.
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in folder.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    data = bytearray((copy / PROJECTION_FILE).read_bytes())
+    data[100] ^= 0x10
+    (copy / PROJECTION_FILE).write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match=r"faces\.projection is damaged"):
+        FaceIndex.open(copy)
+
+
+def test_one_query_searches_the_graphs_at_once_with_the_same_answer(large) -> None:
+    index, _, _, queries = large
+    index.set_num_threads(2)
+    together = [index.search(query, 10)[0] for query in queries[:30]]  # graphs on two threads
+    index.set_num_threads(1)
+    one_by_one = [index.search(query, 10)[0] for query in queries[:30]]
+    index.set_num_threads(2)
+    assert together == one_by_one == index.search(queries[:30], 10)
+
+
+def test_growth_past_the_projection_threshold_asks_for_a_rebuild(
+    tmp_path: Path, small, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.engine import index as index_module
+
+    gallery, ids = small
+    index = built(tmp_path / "idx", gallery, ids)
+    assert not index.wants_rebuild
+    monkeypatch.setattr(index_module, "PROJECT_FROM", len(ids))
+    assert index.wants_rebuild
+    index.mark_deleted(int(ids[0]))
+    assert not index.wants_rebuild  # counts live faces only
+    rebuilt = FaceIndex.rebuild(
+        tmp_path / "idx",
+        index.ids(),
+        index.vectors(index.ids()),
+        metric="euclidean",
+        generation=2,
+        project_from=len(ids) - 1,
+    )
+    monkeypatch.setattr(index_module, "PROJECT_FROM", 1)
+    assert rebuilt.graph_dim == DIM // 2 and not rebuilt.wants_rebuild
+
+
+def test_an_index_of_the_earlier_format_is_refused_and_replaced(tmp_path: Path, small) -> None:
+    folder = _saved(tmp_path, small)
+    (folder / "faces.hnsw").write_bytes(b"format 1 graph")
+    _rewrite_meta(folder, format_version=1)
+    with pytest.raises(IndexCorruptError, match="format 1 by another version"):
+        FaceIndex.open(folder)
+    gallery, ids = small
+    FaceIndex.rebuild(folder, ids, gallery, metric="euclidean", generation=4)
+    assert not (folder / "faces.hnsw").exists()  # the old graph is cleared away
+    assert FaceIndex.open(folder).generation == 4
+
+
+def test_damaged_descriptor_store_is_refused(tmp_path: Path, small) -> None:
+    import hashlib
+
+    folder = _saved(tmp_path, small)
+    raw = bytearray((folder / VECTORS_FILE).read_bytes())
+    raw[0:8] = raw[8:16]  # the first two rows now claim the same face id
+    (folder / VECTORS_FILE).write_bytes(bytes(raw))
+    files = json.loads((folder / META_FILE).read_text())["files"]
+    files[VECTORS_FILE] = {"size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
+    _rewrite_meta(folder, files=files)
+    with pytest.raises(IndexCorruptError, match="repeated"):
+        FaceIndex.open(folder)
+    _rewrite_meta(folder, parts=3)
+    with pytest.raises(IndexCorruptError, match="invalid fields"):
+        FaceIndex.open(folder)
+
+
+def test_cosine_index_with_projected_graphs(tmp_path: Path) -> None:
+    faces = FaceLike(300, seed=4)
+    gallery = faces.photos(np.repeat(np.arange(300), 4)) - 0.1
+    ids = np.arange(len(gallery), dtype=np.int64) + 10
+    index = FaceIndex.rebuild(
+        tmp_path / "cos", ids, gallery, metric="cosine", generation=1, project_from=0
+    )
+    queries = faces.photos(np.arange(0, 300, 10)) - 0.1
+    found = index.search(queries, 5, ef=200)
+    truth = exact_search_batch(gallery, ids, queries, 5, metric="cosine")
+    assert [[i for i, _ in r] for r in found] == [[i for i, _ in r] for r in truth]
+    for row, exact_row in zip(found, truth, strict=True):
+        np.testing.assert_allclose([d for _, d in row], [d for _, d in exact_row], atol=1e-5)

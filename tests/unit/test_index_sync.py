@@ -33,8 +33,9 @@ from app.casework.index_sync import (
     synced_index,
 )
 from app.casework.workstation import Workstation
-from app.engine.index import INDEX_FILE, FaceIndex
-from app.engine.index_files import META_FILE
+from app.engine import index as index_module
+from app.engine.index import FaceIndex
+from app.engine.index_files import META_FILE, part_file
 from app.settings import Settings
 
 
@@ -137,7 +138,7 @@ def test_a_damaged_index_is_rebuilt_never_used(
     vectors = add_synthetic(ws, admin, 30, seed=4)
     ensure_index(ws)
     forget_open_indexes()
-    data_file = index_path(ws, ws.settings.model_name) / INDEX_FILE
+    data_file = index_path(ws, ws.settings.model_name) / part_file(0)
     raw = bytearray(data_file.read_bytes())
     if damage == "flipped":
         raw[len(raw) // 2] ^= 0xFF
@@ -227,3 +228,29 @@ def test_rebuild_leaves_sealed_photos_out_and_compacts(
     live, _ = synced_index(ws)
     assert live.index.deleted_count == 0
     assert sorted(live.index.ids().tolist()) == sorted(set(vectors) - set(sealed.photo_ids))
+
+
+def test_a_gallery_grown_large_gets_projected_graphs_at_the_next_start_not_mid_change(
+    gallery_ws: Workstation, admin: SignedInUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = gallery_ws
+    vectors = add_synthetic(ws, admin, 40, seed=9)
+    assert ensure_index(ws).action == "created"
+    monkeypatch.setattr(index_module, "PROJECT_FROM", 50)
+    more = add_synthetic(ws, admin, 20, seed=10)
+    # A gallery change only catches the index up: no rebuild in the middle of an enrolment.
+    live, status = synced_index(ws, save=False)
+    assert status.action == "caught_up" and live.index.graph_dim == 128
+    # At the next start (or search), with progress shown, it is rebuilt on the principal axes.
+    calls: list[str] = []
+    status = ensure_index(ws, progress=lambda done, total, message: calls.append(message))
+    assert status.action == "rebuilt" and "principal axes" in status.reason
+    live, _ = synced_index(ws, save=False)
+    assert live.index.graph_dim == 64 and len(live.index) == 60
+    assert any("Building" in message for message in calls)
+    everyone = {**vectors, **more}
+    some_id = max(everyone)
+    assert (
+        search_gallery(ws, embedding=everyone[some_id], top_k=1).candidates[0].photo_id == some_id
+    )
+    assert ensure_index(ws).action == "current"
