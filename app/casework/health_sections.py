@@ -288,6 +288,12 @@ def _index_verdict(ws: Workstation, name: str, section: Section) -> str:
             "rebuilds it."
         )
         return "holds other photos than the database (rebuilt at the next search)"
+    if index.wants_rebuild:
+        section.warnings.append(
+            f"{name}: the gallery has grown to {_plural(len(index), 'photo')}; the next start or "
+            "search rebuilds the index on the descriptors' principal axes, about twice as fast "
+            "to search."
+        )
     return f"generation {generation}, current ({_plural(len(in_database), 'photo')})"
 
 

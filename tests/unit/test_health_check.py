@@ -390,6 +390,20 @@ def test_index_holding_other_photos(ws: Workstation, case: SearchedCase) -> None
     assert "does not hold the same photos" in problem
 
 
+def test_index_grown_past_the_projection_threshold_is_a_warning(
+    ws: Workstation, case: SearchedCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.engine import index as index_module
+
+    live = len(FaceIndex.open(model_index(ws), threads=1))
+    monkeypatch.setattr(index_module, "PROJECT_FROM", live)
+    report = check(ws, case)
+    assert report.ok and statuses(report) == expected_ok(ws)
+    (warning,) = report.section("index").warnings
+    assert f"the gallery has grown to {live} photo" in warning
+    assert "the next start or search rebuilds the index" in warning
+
+
 # ------------------------------------------------------------------------------ face models
 def test_model_file_altered(ws: Workstation, case: SearchedCase) -> None:
     folder = ws.settings.models_dir / ws.settings.model_name
