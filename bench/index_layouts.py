@@ -9,7 +9,7 @@ same synthetic gallery (same distribution, seed and held-out queries), indexed f
 hnswlib, each searched one query at a time:
 
 ``one graph``
-    every face, full descriptors: the layout ``FaceIndex`` uses.
+    every face, full descriptors: ``FaceIndex``'s layout in index format 1.
 ``N parts``
     the faces split by id over ``--parts`` graphs, searched at once on as many threads, their top
     10 merged (distances are exact already).
@@ -18,7 +18,7 @@ hnswlib, each searched one query at a time:
     gallery faces); the graph's ``ef`` best candidates are re-ranked by exact distance on the full
     descriptors, which are kept beside the graph.
 ``PCA-d + re-rank, N parts``
-    both.
+    both: ``FaceIndex``'s layout in format 2 (from ``PROJECT_FROM`` faces).
 
 For each layout: build time, bytes (graph, plus the full descriptors where a layout re-ranks), and
 for a sweep of ``ef`` (the number of candidates each graph returns, re-ranked where it applies):
