@@ -123,8 +123,8 @@ def time_in_turns(
     """Latency (seconds) of each run, the runs taking turns in blocks (each run's block size given
     with it) until the first run has answered every query; the others go round the queries as
     far as their blocks take them. So a noisy neighbour or a clock change slows every run alike,
-    while each run still repeats enough to be measured warm: a full scan between any two index
-    queries would evict the graphs from the caches every time."""
+    while each run still repeats enough to be measured on its own: another run's threads (BLAS
+    threads polling after a product) linger into the first queries of the next block."""
     times: list[list[float]] = [[] for _ in runs]
     done = [0] * len(runs)
     while done[0] < len(queries):
@@ -282,14 +282,16 @@ def run_size(
     )
 
     # One query at a time; the index searches its graphs at once on args.threads threads, as
-    # exact numpy search uses as many BLAS threads. The two take turns (20 index queries, then
-    # 2 exact ones, until the index has answered every query twice) over the same minutes.
+    # exact numpy search uses as many BLAS threads. The two take turns (150 index queries, then
+    # 15 exact ones, until the index has answered every query twice) over the same minutes. Not
+    # shorter turns: OpenBLAS's threads keep polling for a while after each product, and with
+    # turns of 20 they halved the index's speed (measured: p50 1.8 ms instead of 0.93).
     norms = np.einsum("ij,ij->i", gallery, gallery)
     index_times, exact_times = time_in_turns(
         np.concatenate([known, known]),
         [
-            (lambda q: index.search(q, 10, ef=chosen), 20),
-            (lambda q: matrix_product_scan(gallery, norms, q), 2),
+            (lambda q: index.search(q, 10, ef=chosen), 150),
+            (lambda q: matrix_product_scan(gallery, norms, q), 15),
         ],
     )
     index50_p50, index50_p99 = percentiles(time_each(known, lambda q: index.search(q, 50, ef=ef50)))
