@@ -91,6 +91,8 @@ Progress = Callable[[int, int, str], None]
 Cancelled = Callable[[], bool]
 Rows = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]
+Distances = npt.NDArray[np.float32]
+Scored = tuple[Rows, Distances]
 
 # M 48 rather than hnswlib's usual 16: dlib-like descriptors crowd together, and a denser graph
 # needs less search breadth for the same recall. bench/index_scale.py at 1M faces, 2 cores, one
@@ -618,15 +620,13 @@ class FaceIndex:
             breadth = max(wanted, int(ef) if ef is not None else self.default_ef(wanted))
             found = self._candidates(queries, wanted, breadth)
             if found is None:
+                log.warning("Face index %s: graph search fell short, scanning", self._path)
                 return self._scan_live(queries, wanted)
-            return [
-                self._ranked(candidates, probe, wanted)
-                for candidates, probe in zip(found, queries, strict=True)
-            ]
+            return [self._best(rows, distances, wanted) for rows, distances in found]
 
-    def _candidates(self, queries: Vectors, k: int, ef: int) -> list[Rows] | None:
-        """Each query's candidate rows from every graph; None when a graph cannot reach enough
-        live items (nearly everything deleted)."""
+    def _candidates(self, queries: Vectors, k: int, ef: int) -> list[Scored] | None:
+        """Each query's candidate rows from every graph with their exact distances; None when a
+        graph cannot reach enough live items (nearly everything deleted)."""
         points = self._projection.apply(queries) if self._projection else queries
         # Projected distances only shortlist: every candidate a graph holds is re-ranked.
         per_graph = ef if self._projection is not None else k
@@ -637,25 +637,39 @@ class FaceIndex:
                 asks.append((graph, min(per_graph, live), live))
         if len(asks) > 1 and len(points) == 1 and self._threads > 1:
             others = [_part_pool().submit(_graph_knn, *ask, points, ef, 1) for ask in asks[1:]]
-            answers = [_graph_knn(*asks[0], points, ef, 1)] + [o.result() for o in others]
-        else:
-            answers = [_graph_knn(*ask, points, ef, self._threads) for ask in asks]
+            mine = _graph_knn(*asks[0], points, ef, 1)
+            # Score this graph's candidates while the other threads still search theirs.
+            scored = [self._scored(mine[0], queries[0])] if mine is not None else []
+            theirs = [other.result() for other in others]
+            if mine is None or any(answer is None for answer in theirs):
+                return None
+            scored += [
+                self._scored(answer[0], queries[0]) for answer in theirs if answer is not None
+            ]
+            return [
+                (np.concatenate([r for r, _ in scored]), np.concatenate([d for _, d in scored]))
+            ]
+        answers = [_graph_knn(*ask, points, ef, self._threads) for ask in asks]
         if any(answer is None for answer in answers):
-            log.warning("Face index %s: graph search fell short, scanning", self._path)
             return None
-        return list(np.concatenate([a for a in answers if a is not None], axis=1))
+        rows = np.concatenate([a for a in answers if a is not None], axis=1)
+        return [
+            self._scored(candidates, probe) for candidates, probe in zip(rows, queries, strict=True)
+        ]
 
-    def _ranked(self, rows: Rows, probe: Vectors, k: int) -> Neighbours:
-        """``rows`` ranked by exact distance to ``probe`` on the full descriptors, best k.
-
-        The graphs hold disjoint rows and hnswlib returns each once, so ``rows`` has no repeats.
-        """
+    def _scored(self, rows: Rows, probe: Vectors) -> Scored:
+        """``rows`` with their exact distances to ``probe`` on the full descriptors."""
         stored = self._store.vectors[rows]
         if self._metric == "euclidean":
             difference = stored - probe
-            distances = np.sqrt(np.einsum("ij,ij->i", difference, difference))
-        else:
-            distances = np.clip(1.0 - stored @ probe, 0.0, 2.0)
+            return rows, np.sqrt(np.einsum("ij,ij->i", difference, difference))
+        return rows, np.clip(1.0 - stored @ probe, 0.0, 2.0)
+
+    def _best(self, rows: Rows, distances: Distances, k: int) -> Neighbours:
+        """The ``k`` nearest of scored rows as ``(id, distance)``, ties by row.
+
+        The graphs hold disjoint rows and hnswlib returns each once, so ``rows`` has no repeats.
+        """
         if len(rows) > k:
             nearest = np.argpartition(distances, k - 1)[:k]
             best = nearest[np.lexsort((rows[nearest], distances[nearest]))]
