@@ -103,6 +103,8 @@ class IndexReport:
     deleted_in_index: int | None
     live_photos_in_database: int
     photos_needing_descriptors: int = 0  # no current descriptor of this model: not searchable
+    layout: str = ""  # how the index is organised, in words (empty when it cannot be opened)
+    rebuild_due: bool = False  # grown past the size where the next start reorganises it
 
 
 _registry: dict[str, LiveIndex] = {}
@@ -473,6 +475,7 @@ def index_report(ws: Workstation, *, model: str | None = None) -> IndexReport:
         )
     exists = (path / META_FILE).exists()
     problem, generation, count, deleted = "", None, None, None
+    layout, rebuild_due = "", False
     if exists:
         try:
             index = open_model_index(path, manifest)
@@ -480,6 +483,7 @@ def index_report(ws: Workstation, *, model: str | None = None) -> IndexReport:
             problem = str(exc)
         else:
             generation, count, deleted = index.generation, len(index), index.deleted_count
+            layout, rebuild_due = index_layout(index), index.wants_rebuild
     else:
         problem = "There is no index yet; it is built at the next start or search."
     return IndexReport(
@@ -493,7 +497,20 @@ def index_report(ws: Workstation, *, model: str | None = None) -> IndexReport:
         deleted_in_index=deleted,
         live_photos_in_database=in_database,
         photos_needing_descriptors=outdated,
+        layout=layout,
+        rebuild_due=rebuild_due,
     )
+
+
+def index_layout(index: FaceIndex) -> str:
+    """``index``'s organisation in words, for status displays."""
+    graphs = f"{index.parts} graph{'s' if index.parts != 1 else ''}"
+    if index.graph_dim < index.dim:
+        return (
+            f"{graphs} of the descriptors' {index.graph_dim} principal components, re-ranked on "
+            f"all {index.dim}"
+        )
+    return f"{graphs} of the full {index.dim}-number descriptors"
 
 
 __all__ = [
@@ -502,6 +519,7 @@ __all__ = [
     "LiveIndex",
     "ensure_index",
     "forget_open_indexes",
+    "index_layout",
     "index_path",
     "index_report",
     "live_ids_in_database",

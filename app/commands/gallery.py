@@ -226,7 +226,13 @@ def _index_status(args: argparse.Namespace) -> int:
         f"Index generation:       {report.generation}\n"
         f"Searchable in index:    {report.live_photos_in_index} "
         f"({report.deleted_in_index} deleted entries)\n"
+        f"Layout:                 {report.layout}\n"
     )
+    if report.rebuild_due:
+        out.write(
+            "The gallery has grown past the size where the index is organised on principal "
+            "components; the next start or search rebuilds it.\n"
+        )
     if report.photos_needing_descriptors:
         out.write(
             f"{report.photos_needing_descriptors} gallery photos have no current descriptor of "

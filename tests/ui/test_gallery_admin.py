@@ -147,6 +147,7 @@ def test_import_lists_subjects_seal_hides_them_and_rebuild_counts_live_photos(
     assert f"{len(YALE_SUBJECTS) - 1} live photos" in page.rebuild_result_label.text()
     assert f"Live items in the index: {len(YALE_SUBJECTS) - 1}" in page.index_label.text()
     assert ws.settings.model_name in page.index_label.text()
+    assert "Layout: 2 graphs of the full 128-number descriptors" in page.index_label.text()
     assert shown_messages.boxes == []
 
 

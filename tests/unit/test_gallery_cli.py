@@ -97,6 +97,8 @@ def test_gallery_commands_end_to_end(
 
     code, out, _ = frx(monkeypatch, capsys, "gallery", "index-status")
     assert code == 0 and "Searchable in index:    4" in out
+    assert "Layout:                 2 graphs of the full 128-number descriptors" in out
+    assert "rebuilds it" not in out
 
     index_file = index_path(gallery_ws, gallery_ws.settings.model_name) / part_file(0)
     index_file.write_bytes(index_file.read_bytes()[:100])

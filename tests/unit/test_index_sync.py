@@ -241,12 +241,21 @@ def test_a_gallery_grown_large_gets_projected_graphs_at_the_next_start_not_mid_c
     # A gallery change only catches the index up: no rebuild in the middle of an enrolment.
     live, status = synced_index(ws, save=False)
     assert status.action == "caught_up" and live.index.graph_dim == 128
+    live.index.save(live.generation)
+    report = index_report(ws)
+    assert report.rebuild_due and report.layout == "2 graphs of the full 128-number descriptors"
     # At the next start (or search), with progress shown, it is rebuilt on the principal axes.
     calls: list[str] = []
     status = ensure_index(ws, progress=lambda done, total, message: calls.append(message))
     assert status.action == "rebuilt" and "principal axes" in status.reason
     live, _ = synced_index(ws, save=False)
     assert live.index.graph_dim == 64 and len(live.index) == 60
+    report = index_report(ws)
+    assert not report.rebuild_due
+    assert (
+        report.layout
+        == "2 graphs of the descriptors' 64 principal components, re-ranked on all 128"
+    )
     assert any("Building" in message for message in calls)
     everyone = {**vectors, **more}
     some_id = max(everyone)

@@ -103,9 +103,7 @@ class QtGalleryAdminPage(QWidget):
     rebuild_finished = Signal(object)  # IndexStatus
     subjects_listed = Signal(int)
 
-    def __init__(
-        self, ws: Workstation, user: SignedInUser, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, ws: Workstation, user: SignedInUser, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ws = ws
         self.user = user
@@ -459,8 +457,12 @@ class QtGalleryAdminPage(QWidget):
         self.import_result_label.setText("Importing...")
         self._import_task = run_in_background(
             lambda progress, cancelled: import_gallery(
-                ws, by=user, folder=folder, manifest_csv=manifest,
-                progress=progress, cancelled=cancelled,
+                ws,
+                by=user,
+                folder=folder,
+                manifest_csv=manifest,
+                progress=progress,
+                cancelled=cancelled,
             ),
             on_done=self._import_done,
             on_error=self._import_failed,
@@ -522,6 +524,8 @@ class QtGalleryAdminPage(QWidget):
                 f"Live items in the index: {report.live_photos_in_index}; "
                 f"generation {report.generation}"
             )
+            if report.layout:
+                lines.append(f"Layout: {report.layout}")
         lines.append(
             f"Database: {report.live_photos_in_database} searchable embeddings; "
             f"generation {report.database_generation}"
