@@ -31,6 +31,11 @@ class IndexCorruptError(FrxError):
     """A persisted search index cannot be trusted and must be rebuilt."""
 
 
+class IndexFormatError(IndexCorruptError):
+    """A persisted search index was written in another format (an earlier version): sound, but
+    rebuilt all the same."""
+
+
 class AuthenticationError(FrxError):
     """Sign-in failed: unknown user, wrong password, locked or inactive account."""
 

@@ -36,7 +36,7 @@ from app.casework.index_sync import index_path, live_ids_in_database, open_model
 from app.casework.models import ModelStatus, model_not_installed
 from app.casework.workstation import Workstation
 from app.engine.index_files import META_FILE
-from app.errors import FrxError, ImportCancelled, IndexCorruptError
+from app.errors import FrxError, ImportCancelled, IndexCorruptError, IndexFormatError
 from app.records.audit import ChainReport, verify_chain
 from app.records.backup_files import hash_file
 from app.records.models import EvidenceFile
@@ -265,6 +265,9 @@ def _index_verdict(ws: Workstation, name: str, section: Section) -> str:
         return "no index yet (built at the next search)"
     try:
         index = open_model_index(path, manifest)
+    except IndexFormatError as exc:
+        section.warnings.append(f"{name}: {exc} The next start or search rebuilds it.")
+        return "written by an earlier version (rebuilt at the next search)"
     except IndexCorruptError as exc:
         section.problem(f"{name}: {exc} The next search rebuilds it.")
         return "damaged (rebuilt at the next search)"

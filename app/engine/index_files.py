@@ -38,7 +38,7 @@ import numpy.typing as npt
 
 from app.engine.atomic_files import sha256_of
 from app.engine.exact_search import Metric, check_metric
-from app.errors import IndexCorruptError
+from app.errors import IndexCorruptError, IndexFormatError
 
 FORMAT_VERSION = 2
 META_FILE = "faces.meta.json"
@@ -166,10 +166,10 @@ def read_meta(folder: Path) -> IndexMeta:
     if not isinstance(body, dict) or body.pop("meta_sha256", None) != _digest(body):
         raise _corrupt(folder, "its description file is damaged (checksum mismatch)")
     if body.get("format_version") != FORMAT_VERSION:
-        raise _corrupt(
-            folder,
-            f"it was written in format {body.get('format_version')!r} by another version of "
-            f"the workstation, which reads format {FORMAT_VERSION}",
+        raise IndexFormatError(
+            f"The face search index in {folder} was written in format "
+            f"{body.get('format_version')!r} by another version of the workstation, which reads "
+            f"format {FORMAT_VERSION}. It has to be rebuilt from the gallery."
         )
     try:
         meta = IndexMeta(**body)

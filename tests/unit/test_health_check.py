@@ -27,7 +27,7 @@ from app.casework.index_sync import index_path
 from app.casework.workstation import Workstation
 from app.commands.admin_check import render
 from app.engine.index import FaceIndex
-from app.engine.index_files import part_file
+from app.engine.index_files import META_FILE, IndexMeta, part_file
 from app.engine.model_manifest import MANIFEST_FILE
 from app.errors import ImportCancelled, PermissionDenied
 from app.records.case_models import ProbeImage
@@ -402,6 +402,22 @@ def test_index_grown_past_the_projection_threshold_is_a_warning(
     (warning,) = report.section("index").warnings
     assert f"the gallery has grown to {live} photo" in warning
     assert "the next start or search rebuilds the index" in warning
+
+
+def test_index_of_an_earlier_version_is_a_warning_not_a_problem(
+    ws: Workstation, case: SearchedCase
+) -> None:
+    meta = model_index(ws) / META_FILE
+    body = json.loads(meta.read_text())
+    body.pop("meta_sha256")
+    body["format_version"] = 1
+    writable(meta).write_bytes(IndexMeta(**body).to_json_bytes())
+    report = check(ws, case)
+    assert report.ok and statuses(report) == expected_ok(ws)
+    (warning,) = report.section("index").warnings
+    assert "was written in format 1 by another version of the workstation" in warning
+    assert warning.endswith("The next start or search rebuilds it.")
+    assert "earlier version" in report.section("index").summary
 
 
 # ------------------------------------------------------------------------------ face models

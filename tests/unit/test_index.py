@@ -19,7 +19,7 @@ from app.engine.index import (
     recall_at,
 )
 from app.engine.index_files import FORMAT_VERSION, VECTORS_FILE, IndexMeta, part_file
-from app.errors import ImportCancelled, IndexCorruptError, StorageError
+from app.errors import ImportCancelled, IndexCorruptError, IndexFormatError, StorageError
 
 DIM = 128
 INDEX_FILE = part_file(0)
@@ -582,7 +582,7 @@ def test_an_index_of_the_earlier_format_is_refused_and_replaced(tmp_path: Path, 
     folder = _saved(tmp_path, small)
     (folder / "faces.hnsw").write_bytes(b"format 1 graph")
     _rewrite_meta(folder, format_version=1)
-    with pytest.raises(IndexCorruptError, match="format 1 by another version"):
+    with pytest.raises(IndexFormatError, match="format 1 by another version"):
         FaceIndex.open(folder)
     gallery, ids = small
     FaceIndex.rebuild(folder, ids, gallery, metric="euclidean", generation=4)
