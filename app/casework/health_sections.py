@@ -266,7 +266,7 @@ def _index_verdict(ws: Workstation, name: str, section: Section) -> str:
     try:
         index = open_model_index(path, manifest)
     except IndexFormatError as exc:
-        section.warnings.append(f"{name}: {exc} The next start or search rebuilds it.")
+        section.warnings.append(f"{name}: {exc} The next search rebuilds it.")
         return "written by an earlier version (rebuilt at the next search)"
     except IndexCorruptError as exc:
         section.problem(f"{name}: {exc} The next search rebuilds it.")
@@ -293,8 +293,8 @@ def _index_verdict(ws: Workstation, name: str, section: Section) -> str:
         return "holds other photos than the database (rebuilt at the next search)"
     if index.wants_rebuild:
         section.warnings.append(
-            f"{name}: the gallery has grown to {_plural(len(index), 'photo')}; the next start or "
-            "search rebuilds the index on the descriptors' principal axes, about twice as fast "
+            f"{name}: the gallery has grown to {_plural(len(index), 'photo')}; the next search "
+            "rebuilds the index on the descriptors' principal axes, about twice as fast "
             "to search."
         )
     return f"generation {generation}, current ({_plural(len(in_database), 'photo')})"

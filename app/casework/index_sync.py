@@ -104,7 +104,7 @@ class IndexReport:
     live_photos_in_database: int
     photos_needing_descriptors: int = 0  # no current descriptor of this model: not searchable
     layout: str = ""  # how the index is organised, in words (empty when it cannot be opened)
-    rebuild_due: bool = False  # grown past the size where the next start reorganises it
+    rebuild_due: bool = False  # grown past the size where the next search reorganises it
 
 
 _registry: dict[str, LiveIndex] = {}

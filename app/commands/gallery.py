@@ -231,7 +231,7 @@ def _index_status(args: argparse.Namespace) -> int:
     if report.rebuild_due:
         out.write(
             "The gallery has grown past the size where the index is organised on principal "
-            "components; the next start or search rebuilds it.\n"
+            "components; the next search rebuilds it.\n"
         )
     if report.photos_needing_descriptors:
         out.write(

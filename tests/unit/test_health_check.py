@@ -401,7 +401,7 @@ def test_index_grown_past_the_projection_threshold_is_a_warning(
     assert report.ok and statuses(report) == expected_ok(ws)
     (warning,) = report.section("index").warnings
     assert f"the gallery has grown to {live} photo" in warning
-    assert "the next start or search rebuilds the index" in warning
+    assert "the next search rebuilds the index" in warning
 
 
 def test_index_of_an_earlier_version_is_a_warning_not_a_problem(
@@ -416,7 +416,7 @@ def test_index_of_an_earlier_version_is_a_warning_not_a_problem(
     assert report.ok and statuses(report) == expected_ok(ws)
     (warning,) = report.section("index").warnings
     assert "was written in format 1 by another version of the workstation" in warning
-    assert warning.endswith("The next start or search rebuilds it.")
+    assert warning.endswith("The next search rebuilds it.")
     assert "earlier version" in report.section("index").summary
 
 

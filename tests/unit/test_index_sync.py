@@ -230,7 +230,7 @@ def test_rebuild_leaves_sealed_photos_out_and_compacts(
     assert sorted(live.index.ids().tolist()) == sorted(set(vectors) - set(sealed.photo_ids))
 
 
-def test_a_gallery_grown_large_gets_projected_graphs_at_the_next_start_not_mid_change(
+def test_a_gallery_grown_large_gets_projected_graphs_at_the_next_search_not_mid_change(
     gallery_ws: Workstation, admin: SignedInUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = gallery_ws
@@ -244,7 +244,7 @@ def test_a_gallery_grown_large_gets_projected_graphs_at_the_next_start_not_mid_c
     live.index.save(live.generation)
     report = index_report(ws)
     assert report.rebuild_due and report.layout == "2 graphs of the full 128-number descriptors"
-    # At the next start (or search), with progress shown, it is rebuilt on the principal axes.
+    # At the next search (ensure_index, with progress shown) it is rebuilt on the principal axes.
     calls: list[str] = []
     status = ensure_index(ws, progress=lambda done, total, message: calls.append(message))
     assert status.action == "rebuilt" and "principal axes" in status.reason
