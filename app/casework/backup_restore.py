@@ -7,8 +7,8 @@ first, so the restored settings decide where the database and the evidence go; t
 evidence files (each checked against its SHA-256) and the database snapshot. Opening the
 restored database upgrades its schema when the backup is older (as every start does, with the
 usual copy into ``backups/``), and ``admin.restored`` is recorded by ``system`` (nobody is
-signed in yet) naming the backup's manifest SHA-256. The next start rebuilds the search index
-from the database and installs the face model as on a first start.
+signed in yet) naming the backup's manifest SHA-256. The next start installs the face model as
+on a first start, and the first search builds the search index from the database.
 
 A backup without its database (PostgreSQL) restores the evidence and settings only; the database
 is restored with the agency's PostgreSQL tools and nothing is recorded here.
