@@ -332,10 +332,11 @@ class FaceIndex:
         total, dim = rows.shape
         projection = None
         threshold = PROJECT_FROM if project_from is None else project_from
-        if total >= max(1, threshold) and dim // 2 >= MIN_PROJECTED_DIM:
+        graph_dim = _projected_dim(dim)
+        if total >= max(1, threshold) and graph_dim is not None:
             if progress is not None:
                 progress(0, total, "Choosing the face search index's principal axes")
-            projection = Projection.fit(_prepared(rows, metric), dim // 2)
+            projection = Projection.fit(_prepared(rows, metric), graph_dim)
         index = cls.create(
             path,
             dim=dim,
@@ -443,7 +444,7 @@ class FaceIndex:
             return (
                 self._projection is None
                 and len(self) >= PROJECT_FROM
-                and self.dim // 2 >= MIN_PROJECTED_DIM
+                and _projected_dim(self.dim) is not None
             )
 
     def size_bytes(self) -> int:
@@ -771,6 +772,12 @@ class FaceIndex:
                     path.unlink()
                 except OSError as exc:
                     log.warning("Could not remove the old index file %s: %s", path, exc)
+
+
+def _projected_dim(dim: int) -> int | None:
+    """How many principal components projected graphs keep of ``dim`` (half), or None when
+    that would be too few to find neighbours by."""
+    return dim // 2 if dim // 2 >= MIN_PROJECTED_DIM else None
 
 
 def _prepared(rows: Vectors, metric: Metric) -> Vectors:
