@@ -16,6 +16,12 @@ processes (onnxruntime 1 thread each), against the reference pipeline
 on the same photos and the same number of processes: face_recognition's defaults via dlib-bin
 (decode with Pillow, HOG detector upsampling once, 5-point landmarks, descriptor num_jitters=1).
 
+Required stages: on one thread, per photo, wall and CPU time of only what the issue requires
+(decode, MediaPipe's full-range detector on the whole picture, the face mesh, one chip through the
+default model at batch 32), without anything the product adds (short-range pass, tiles, quality,
+the mirror chip). The reference's CPU time per photo divided by their sum is the most any pipeline
+made of these parts could reach against the reference.
+
 Peak memory: resident high-water mark (VmHWM) of a fresh process that loads the engine with the
 default model and describes 64 photos end to end (target < 1 GB).
 
@@ -136,6 +142,57 @@ def stage_rates(photos: list[bytes], models_dir: Path) -> dict[str, float]:
     return rates
 
 
+def _cost_ms(work: Callable[[], object], items: int) -> tuple[float, float]:
+    """Wall and CPU (all threads of this process) milliseconds per item, after a warm-up."""
+    work()
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    return (
+        (time.perf_counter() - wall) / items * 1e3,
+        (time.process_time() - cpu) / items * 1e3,
+    )
+
+
+def required_stage_costs(photos: list[bytes], models_dir: Path) -> dict[str, tuple[float, float]]:
+    """Per photo, on one thread: only the stages the issue itself requires, nothing the product
+    adds (no short-range pass, tiles, quality, mirror chip). Their sum bounds how fast any
+    pipeline built on these components can be on this machine."""
+    from mediapipe.python.solutions import face_detection
+
+    from app.engine.align import align_chip
+    from app.engine.detect import face_nearest_center
+    from app.engine.images import decode_image
+    from app.engine.landmarks import five_points, named_points
+
+    ours = Ours(models_dir, threads=1)
+    pipeline, embedder = ours.pipeline, ours.embedder
+    alignment = pipeline.alignment
+    assert alignment is not None
+    rgbs = [decode_image(d).rgb for d in photos]
+    found = [(rgb, face_nearest_center(pipeline.detect(rgb))) for rgb in rgbs]
+    faces = [(rgb, face) for rgb, face in found if face is not None]
+    meshes = [(rgb, pipeline.mesher.mesh(rgb, face)) for rgb, face in faces]
+    chips = np.stack(
+        [
+            align_chip(rgb, five_points(named_points(mesh), alignment.points), alignment)
+            for rgb, mesh in meshes
+            if mesh is not None
+        ]
+    )
+    costs: dict[str, tuple[float, float]] = {}
+    costs["decode"] = _cost_ms(lambda: [decode_image(d) for d in photos], len(photos))
+    with face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) as full:
+        costs["full-range detection"] = _cost_ms(
+            lambda: [full.process(rgb) for rgb in rgbs], len(rgbs)
+        )
+    costs["face mesh"] = _cost_ms(
+        lambda: [pipeline.mesher.mesh(rgb, face) for rgb, face in faces], len(faces)
+    )
+    embedder.batch_size = BATCH
+    costs["one chip, default model"] = _cost_ms(lambda: embedder.embed(chips), len(chips))
+    return costs
+
+
 # ----------------------------------------------------------------------------- reference
 
 
@@ -218,6 +275,8 @@ def main() -> None:
         rates = stage_rates(photos, models_dir)
         reference = Reference()
         ref_one = _best_rate(lambda: reference.end_to_end(photos), len(photos), repeat=1)
+        ref_cost = _cost_ms(lambda: reference.end_to_end(photos), len(photos))
+        required = required_stage_costs(photos, models_dir)
         ours_par = parallel_rate("ours", photos, args.workers, models_dir)
         ref_par = parallel_rate("reference", photos, args.workers, models_dir)
         memory = subprocess.run(
@@ -244,6 +303,15 @@ def main() -> None:
     out.write(f"  {'reference end to end (one process)':<32}{ref_one:>9.1f}\n")
     one_ratio = rates["end to end (one process)"] / ref_one
     out.write(f"  end to end one process, ours / reference: {one_ratio:.2f}\n\n")
+    out.write("required stages alone, one thread (ms a photo, wall / CPU):\n")
+    for name, (wall_ms, cpu_ms) in required.items():
+        out.write(f"  {name:<32}{wall_ms:>7.2f} / {cpu_ms:.2f}\n")
+    floor_cpu = sum(cpu_ms for _, cpu_ms in required.values())
+    out.write(
+        f"  sum {floor_cpu:.2f} ms CPU; the reference takes {ref_cost[1]:.2f} ms CPU a photo, so "
+        f"no pipeline made of these stages can exceed {ref_cost[1] / floor_cpu:.1f}x the "
+        "reference on the same cores\n\n"
+    )
     out.write(f"end to end on {args.workers} processes (photos/s):\n")
     out.write(f"  ours {ours_par:.1f}, reference {ref_par:.2f}\n")
     out.write(
