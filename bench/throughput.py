@@ -17,10 +17,10 @@ on the same photos and the same number of processes: face_recognition's defaults
 (decode with Pillow, HOG detector upsampling once, 5-point landmarks, descriptor num_jitters=1).
 
 Required stages: on one thread, per photo, wall and CPU time of only what the issue requires
-(decode, MediaPipe's full-range detector on the whole picture, the face mesh, one chip through the
-default model at batch 32), without anything the product adds (short-range pass, tiles, quality,
-the mirror chip). The reference's CPU time per photo divided by their sum is the most any pipeline
-made of these parts could reach against the reference.
+(decode, MediaPipe's full-range detector on the whole picture, the face mesh, alignment, quality,
+one chip through the default model at batch 32), without anything the product adds (short-range
+pass, tiles, the mirror chip). The reference's CPU time per photo divided by their sum is the
+most any pipeline made of these parts could reach against the reference.
 
 Peak memory: resident high-water mark (VmHWM) of a fresh process that loads the engine with the
 default model and describes 64 photos end to end (target < 1 GB).
@@ -155,7 +155,7 @@ def _cost_ms(work: Callable[[], object], items: int) -> tuple[float, float]:
 
 def required_stage_costs(photos: list[bytes], models_dir: Path) -> dict[str, tuple[float, float]]:
     """Per photo, on one thread: only the stages the issue itself requires, nothing the product
-    adds (no short-range pass, tiles, quality, mirror chip). Their sum bounds how fast any
+    adds (no short-range pass, tiles, mirror chip). Their sum bounds how fast any
     pipeline built on these components can be on this machine."""
     from mediapipe.python.solutions import face_detection
 
@@ -163,6 +163,7 @@ def required_stage_costs(photos: list[bytes], models_dir: Path) -> dict[str, tup
     from app.engine.detect import face_nearest_center
     from app.engine.images import decode_image
     from app.engine.landmarks import five_points, named_points
+    from app.engine.quality import assess_quality
 
     ours = Ours(models_dir, threads=1)
     pipeline, embedder = ours.pipeline, ours.embedder
@@ -171,14 +172,16 @@ def required_stage_costs(photos: list[bytes], models_dir: Path) -> dict[str, tup
     rgbs = [decode_image(d).rgb for d in photos]
     found = [(rgb, face_nearest_center(pipeline.detect(rgb))) for rgb in rgbs]
     faces = [(rgb, face) for rgb, face in found if face is not None]
-    meshes = [(rgb, pipeline.mesher.mesh(rgb, face)) for rgb, face in faces]
-    chips = np.stack(
-        [
+    meshed = [(rgb, face, pipeline.mesher.mesh(rgb, face)) for rgb, face in faces]
+    meshed = [(rgb, face, mesh) for rgb, face, mesh in meshed if mesh is not None]
+
+    def align_all() -> list[Any]:
+        return [
             align_chip(rgb, five_points(named_points(mesh), alignment.points), alignment)
-            for rgb, mesh in meshes
-            if mesh is not None
+            for rgb, _, mesh in meshed
         ]
-    )
+
+    chips = np.stack(align_all())
     costs: dict[str, tuple[float, float]] = {}
     costs["decode"] = _cost_ms(lambda: [decode_image(d) for d in photos], len(photos))
     with face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) as full:
@@ -187,6 +190,10 @@ def required_stage_costs(photos: list[bytes], models_dir: Path) -> dict[str, tup
         )
     costs["face mesh"] = _cost_ms(
         lambda: [pipeline.mesher.mesh(rgb, face) for rgb, face in faces], len(faces)
+    )
+    costs["align"] = _cost_ms(align_all, len(meshed))
+    costs["quality"] = _cost_ms(
+        lambda: [assess_quality(rgb, face, mesh) for rgb, face, mesh in meshed], len(meshed)
     )
     embedder.batch_size = BATCH
     costs["one chip, default model"] = _cost_ms(lambda: embedder.embed(chips), len(chips))
