@@ -485,7 +485,7 @@ def index_report(ws: Workstation, *, model: str | None = None) -> IndexReport:
             generation, count, deleted = index.generation, len(index), index.deleted_count
             layout, rebuild_due = index_layout(index), index.wants_rebuild
     else:
-        problem = "There is no index yet; it is built at the next start or search."
+        problem = "There is no index yet; it is built at the next search."
     return IndexReport(
         model_name=name,
         path=path,

@@ -239,7 +239,7 @@ def _index_status(args: argparse.Namespace) -> int:
             "this model and cannot be found; run 'frx gallery reembed'.\n"
         )
     if report.generation != report.database_generation:
-        out.write("The index is behind the database; it catches up at the next start or search.\n")
+        out.write("The index is behind the database; it catches up at the next search.\n")
     return 0
 
 

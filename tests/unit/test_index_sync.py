@@ -165,6 +165,8 @@ def test_missing_index_is_created_and_status_reports_it(
     add_synthetic(ws, admin, 8, seed=5)
     report = index_report(ws)
     assert not report.exists and report.live_photos_in_database == 8
+    # Starting the workstation does not open the index: only a search (or a rebuild) builds it.
+    assert report.problem == "There is no index yet; it is built at the next search."
     status = ensure_index(ws)
     assert status.action == "created"
     assert (index_path(ws, ws.settings.model_name) / META_FILE).exists()
