@@ -129,7 +129,7 @@ def main() -> None:
                 exact_search(vectors, ids, probe, 150, metric=live.index.metric)
                 timings["numpy"].append(time.perf_counter() - started)
             reference = statistics.median(timings["numpy"])
-            print(f"search gallery size        {len(ids)} photos, top_k {ws.settings.search_top_k}")
+            print(f"search gallery size        {len(ids)} photos, top_k {ws.profile.search_top_k}")
             for method in ("exact", "hnsw", "numpy"):
                 p50, p99 = percentile(timings[method], 50), percentile(timings[method], 99)
                 print(
